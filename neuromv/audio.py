@@ -1,0 +1,174 @@
+"""Decode a song to float32 samples at its own rate, and the exact time grid shared by latents and video.
+
+libsndfile (through soundfile) reads wav, flac, ogg and mp3 directly; everything it cannot read (m4a/AAC, opus, the
+audio track of a video file, ...) is decoded by FFmpeg. Times on the grid are exact fractions: frame ``i`` sits at
+``i / fps`` seconds, i.e. at sample ``i * sample_rate / fps``, so latents and frames never drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from . import ffmpeg
+from .errors import AudioError, OptionError
+
+#: Shortest audio (after ``start``/``duration``) worth a video, in seconds.
+MIN_DURATION = 0.5
+#: Peak level below which audio counts as silent (-100 dBFS).
+SILENCE_PEAK = 1e-5
+#: Frame rates accepted, in frames per second.
+MAX_FPS = 240
+#: Decimal spellings of the NTSC rates, mapped to their exact values.
+_NTSC = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "59.94": Fraction(60000, 1001)}
+
+
+def as_fps(fps: float | int | str | Fraction) -> Fraction:
+    """Parse a frame rate to an exact fraction: ``30``, ``"29.97"`` (= 30000/1001), ``"30000/1001"``, ``24.5``."""
+    try:
+        text = str(fps).strip()
+        value = _NTSC.get(text) or Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise OptionError(f"fps={fps!r} must be a positive number such as 24, 25, 29.97, 30 or 60") from None
+    value = value.limit_denominator(1001)
+    if not 0 < value <= MAX_FPS:
+        raise OptionError(f"fps={fps} must be a positive number up to {MAX_FPS}")
+    return value
+
+
+def frame_count(n_samples: int, sample_rate: int, fps: Fraction) -> int:
+    """Number of video frames for ``n_samples``: exactly ``ceil(duration * fps)``."""
+    return math.ceil(Fraction(n_samples) * fps / sample_rate)
+
+
+def frame_times(n_frames: int, fps: Fraction) -> np.ndarray:
+    """float64 [n_frames] start time of each frame in seconds, ``i / fps`` (exact up to float64 rounding)."""
+    return np.arange(n_frames, dtype=np.float64) * (fps.denominator / fps.numerator)
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio.
+
+    ``samples``: float32 [channels, n] in [-1, 1]; ``sample_rate`` in Hz; ``source`` the file it came from and
+    ``start`` the second in that file where ``samples[:, 0]`` sits.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    source: Path
+    start: float = 0.0
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.n_samples / self.sample_rate
+
+    def mono(self) -> np.ndarray:
+        """float32 [n]: the channels averaged."""
+        return self.samples.mean(axis=0, dtype=np.float32) if self.samples.shape[0] > 1 else self.samples[0]
+
+
+def load_audio(path: str | Path, *, start: float = 0.0, duration: float | None = None) -> Audio:
+    """Decode ``path`` from ``start`` seconds for ``duration`` seconds (to the end when ``None``).
+
+    Raises :class:`AudioError` for a missing, unreadable, silent or too short (< ``MIN_DURATION``) song and
+    :class:`OptionError` for an impossible ``start``/``duration``.
+    """
+    path = Path(path)
+    if not (isinstance(start, (int, float)) and math.isfinite(start) and start >= 0):
+        raise OptionError(f"start={start!r} must be a number of seconds >= 0")
+    if duration is not None and not (isinstance(duration, (int, float)) and math.isfinite(duration)
+                                     and duration >= MIN_DURATION):
+        raise OptionError(f"duration={duration!r} must be a number of seconds >= {MIN_DURATION}")
+    if not path.exists():
+        raise AudioError(f"song {str(path)!r} does not exist")
+    if not path.is_file():
+        raise AudioError(f"song {str(path)!r} is not a file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"song {str(path)!r} is an empty file")
+
+    decoded = _read_soundfile(path, start, duration)
+    if decoded is None:
+        decoded = _read_ffmpeg(path, start, duration)
+    samples, rate = decoded
+    audio = Audio(np.ascontiguousarray(samples, dtype=np.float32), rate, path, float(start))
+    where = f" from {start:g} s" if start else ""
+    if audio.duration < MIN_DURATION:
+        raise AudioError(
+            f"song {str(path)!r} has {audio.duration:.2f} s of audio{where}; neuromv needs at least {MIN_DURATION} s"
+        )
+    peak = float(np.max(np.abs(audio.samples))) if audio.n_samples else 0.0
+    if not peak > SILENCE_PEAK:
+        raise AudioError(f"song {str(path)!r} is silent{where} (peak {peak:.1e}); there is no music to follow")
+    return audio
+
+
+def _past_end(path: Path, start: float, length: float) -> AudioError:
+    return AudioError(f"start={start:g} s is past the end of {str(path)!r}, which is {length:.2f} s long")
+
+
+def _read_soundfile(path: Path, start: float, duration: float | None) -> tuple[np.ndarray, int] | None:
+    """Decode with libsndfile; ``None`` when it cannot read this file (FFmpeg is tried next)."""
+    import soundfile
+
+    try:
+        with soundfile.SoundFile(str(path)) as f:
+            rate, total = int(f.samplerate), int(f.frames)
+            first = round(start * rate)
+            if total > 0 and first >= total:
+                raise _past_end(path, start, total / rate)
+            want = -1 if duration is None else round(duration * rate)
+            if first:
+                f.seek(first)
+            data = f.read(want, dtype="float32", always_2d=True)
+    except AudioError:
+        raise
+    except Exception:  # libsndfile's many ways of saying "not for me": let FFmpeg try
+        return None
+    if data.shape[0] == 0:
+        return None
+    return data.T, rate
+
+
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_AUDIO = re.compile(r"Stream #\d+:\d+.*?: Audio: ([^\n]*)")
+
+
+def _read_ffmpeg(path: Path, start: float, duration: float | None) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream with FFmpeg, keeping the rate, as mono or stereo float32."""
+    info = ffmpeg.stderr_of(["-i", str(path)])
+    stream = _AUDIO.search(info)
+    if stream is None:
+        if "Invalid data found" in info or "could not find codec" in info.lower() or "Duration" not in info:
+            raise AudioError(f"song {str(path)!r} is not a readable audio file ({ffmpeg.last_words(info)})")
+        raise AudioError(f"{str(path)!r} has no audio stream")
+    rate_match = re.search(r"(\d+) Hz", stream.group(1))
+    rate = int(rate_match.group(1)) if rate_match else 44100
+    channels = 1 if re.search(r"\bmono\b", stream.group(1)) else 2
+    length = _DURATION.search(info)
+    if length:
+        hours, minutes, seconds = length.groups()
+        total = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        if start >= total:
+            raise _past_end(path, start, total)
+    args = ["-ss", f"{start:.6f}"] if start else []
+    args += ["-i", str(path)]
+    if duration is not None:
+        args += ["-t", f"{duration:.6f}"]
+    args += ["-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate), "-f", "f32le", "-c:a", "pcm_f32le",
+             "pipe:1"]
+    raw = ffmpeg.run(args, what=f"decoding {str(path)!r}")
+    samples = np.frombuffer(raw, dtype="<f4").reshape(-1, channels).T
+    if samples.shape[1] == 0:
+        raise _past_end(path, start, start)
+    return samples, rate

@@ -1,0 +1,78 @@
+"""``neuromv`` on the command line: argument parsing only; every command calls the public API.
+
+Option names equal the API's keyword names. User errors print one line to stderr and exit 2 (bad arguments) or
+1 (a run that failed); a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import NeuromvError
+from .fit import FitConfig
+from .render import DEVICES
+from .video import DEFAULT_CRF, DEFAULT_PRESET, PRESETS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="neuromv", description="Turn a song into a music video that pulses with it.")
+    parser.add_argument("--version", action="version", version=f"neuromv {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = commands.add_parser("render", help="render a song to an MP4",
+                            description="Render a music video: a CPPN driven by the song's mel spectrogram, "
+                                        "optionally fit to a cover image, muxed with the song.")
+    r.add_argument("audio", help="the song: mp3, wav, flac, ogg, m4a, opus, or a video with an audio track")
+    r.add_argument("-o", "--output", help="the MP4 to write (default: the song's path with .mp4)")
+    r.add_argument("--image", help="cover image to fit the network to (JPEG, PNG, WebP, ...)")
+    r.add_argument("--size", help="frame size WxH, both even (default: 512 on the long side, cover's aspect)")
+    r.add_argument("--fps", default="30", help="frames per second, e.g. 24, 25, 29.97, 30, 60 (default 30)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the network and fitting (default 0)")
+    r.add_argument("--start", type=float, default=0.0, help="start of the excerpt in seconds (default 0)")
+    r.add_argument("--duration", type=float, help="length of the excerpt in seconds (default: to the end)")
+    r.add_argument("--device", default="auto", choices=DEVICES, help="where to run the network (default auto)")
+    r.add_argument("--batch-size", type=int, help="frames per batch (default: chosen for the device)")
+    r.add_argument("--hidden", type=int, help="hidden-layer width (default 32)")
+    r.add_argument("--latent-dim", type=int, help="mel bins = latent size (default 64)")
+    r.add_argument("--steps", type=int, default=FitConfig.steps,
+                   help=f"fitting steps with --image (default {FitConfig.steps})")
+    r.add_argument("--lr", type=float, default=FitConfig.lr, help=f"fitting learning rate (default {FitConfig.lr})")
+    r.add_argument("--save-model", help="write the (fitted) network and its config to this file")
+    r.add_argument("--model", help="render from a network written by --save-model (no refitting)")
+    r.add_argument("--crf", type=int, default=DEFAULT_CRF, help=f"x264 quality, 0-51, lower is better "
+                                                               f"(default {DEFAULT_CRF})")
+    r.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS,
+                   help=f"x264 speed preset (default {DEFAULT_PRESET})")
+    r.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    args = vars(_parser().parse_args(argv))
+    command = args.pop("command")
+    try:
+        if command == "render":
+            from .pipeline import render
+
+            path = render(**args)
+            if not args["quiet"]:
+                print(path)
+    except NeuromvError as exc:
+        print(f"neuromv: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("neuromv: interrupted; no output written", file=sys.stderr)
+        return 130
+    return 0

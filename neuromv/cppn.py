@@ -1,0 +1,129 @@
+"""The CPPN: pixel coordinates (x, y, r) plus a latent z -> RGB, through tanh hidden layers and a sigmoid.
+
+Only the network lives here: its config, the module, the coordinate grid, weight init and checkpoints.
+The first layer is split in two, ``W_xy @ (x, y, r) + W_z @ z + b``, because the coordinate half does not depend on
+z: a renderer computes it once per frame size (:meth:`CPPN.coord_term`) and adds each frame's latent term.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import ModelError, OptionError
+
+CHECKPOINT_FORMAT = "neuromv-cppn/1"
+
+
+@dataclass(frozen=True)
+class CPPNConfig:
+    """Shape and initialisation of a CPPN.
+
+    ``latent_dim``: size of z (mel bins). ``hidden``: width of each hidden layer. ``layers``: number of tanh hidden
+    layers. ``sigma``: std of the N(0, sigma) initial weights. ``z_scale``: gain of the latent input; z enters as
+    ``z * z_scale / sqrt(latent_dim)`` so its pull on the picture does not grow with the number of mel bins.
+    """
+
+    latent_dim: int = 64
+    hidden: int = 32
+    layers: int = 5
+    sigma: float = 1.0
+    z_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("latent_dim", 1, 512), ("hidden", 1, 1024), ("layers", 1, 32)):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+                raise OptionError(f"{name}={value!r} must be a whole number from {low} to {high}")
+        for name in ("sigma", "z_scale"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise OptionError(f"{name}={value!r} must be a finite number >= 0")
+
+
+class CPPN(nn.Module):
+    """``forward(coords [P, 3], z [B, latent_dim]) -> rgb [B, P, 3]`` in (0, 1)."""
+
+    def __init__(self, config: CPPNConfig):
+        super().__init__()
+        self.config = config
+        self.coords = nn.Linear(3, config.hidden)
+        self.latent = nn.Linear(config.latent_dim, config.hidden, bias=False)
+        self.hidden = nn.ModuleList(nn.Linear(config.hidden, config.hidden) for _ in range(config.layers - 1))
+        self.out = nn.Linear(config.hidden, 3)
+        self.latent_gain = config.z_scale / math.sqrt(config.latent_dim)
+
+    def coord_term(self, coords: torch.Tensor) -> torch.Tensor:
+        """[P, 3] -> [P, hidden]: the z-independent part of the first layer, bias included."""
+        return self.coords(coords)
+
+    def latent_term(self, z: torch.Tensor) -> torch.Tensor:
+        """[B, latent_dim] -> [B, hidden]: the latent's part of the first layer."""
+        return self.latent(z * self.latent_gain)
+
+    def head(self, first: torch.Tensor) -> torch.Tensor:
+        """[..., hidden] first-layer pre-activations -> [..., 3] RGB in (0, 1)."""
+        h = torch.tanh(first)
+        for layer in self.hidden:
+            h = torch.tanh(layer(h))
+        return torch.sigmoid(self.out(h))
+
+    def forward(self, coords: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        first = self.coord_term(coords)[None, :, :] + self.latent_term(z)[:, None, :]  # [B, P, hidden]
+        return self.head(first)  # [B, P, 3]
+
+
+def init_weights(model: CPPN, seed: int) -> CPPN:
+    """Draw every weight and bias from N(0, sigma) with a CPU generator, so a seed gives the same net on any device."""
+    generator = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for param in model.parameters():
+            param.copy_(torch.randn(param.shape, generator=generator) * model.config.sigma)
+    return model
+
+
+def build(config: CPPNConfig, seed: int = 0) -> CPPN:
+    """A freshly initialised CPPN on the CPU."""
+    return init_weights(CPPN(config), seed)
+
+
+def coordinate_grid(width: int, height: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """float32 [height * width, 3]: (x, y, r) at pixel centres, row-major.
+
+    The shorter side spans [-1, 1] and the longer one extends further at the same scale, so the aspect ratio is
+    kept and the same picture appears at any resolution.
+    """
+    scale = 2.0 / min(width, height)
+    xs = (torch.arange(width, dtype=torch.float32, device=device) + 0.5 - width / 2) * scale  # [W]
+    ys = (torch.arange(height, dtype=torch.float32, device=device) + 0.5 - height / 2) * scale  # [H]
+    y, x = torch.meshgrid(ys, xs, indexing="ij")  # [H, W] each
+    return torch.stack([x, y, torch.sqrt(x * x + y * y)], dim=-1).reshape(-1, 3)  # [H * W, 3]
+
+
+def save(model: CPPN, path: str | Path, **meta: Any) -> Path:
+    """Write the weights with their config (and ``meta``: plain values such as the cover's aspect) to ``path``."""
+    path = Path(path)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": CHECKPOINT_FORMAT, "config": asdict(model.config), "state_dict": state, "meta": meta}, path)
+    return path
+
+
+def load(path: str | Path) -> tuple[CPPN, dict[str, Any]]:
+    """Read a checkpoint written by :func:`save`: ``(model on the CPU, meta)``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model {str(path)!r} does not exist")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelError(f"model {str(path)!r} is not a neuromv checkpoint ({type(exc).__name__})") from None
+    if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"model {str(path)!r} is not a neuromv checkpoint (expected format {CHECKPOINT_FORMAT})")
+    model = CPPN(CPPNConfig(**blob["config"]))
+    model.load_state_dict(blob["state_dict"])
+    return model, dict(blob.get("meta") or {})

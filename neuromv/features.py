@@ -1,0 +1,133 @@
+"""Samples to latents: a log-mel spectrogram on the video's exact time grid, normalised and smoothed.
+
+Frame ``i`` is analysed by a Hann window of two hops (``2 / fps`` s) centred on sample ``i * sample_rate / fps``
+(computed exactly, so there is no drift for any fps). The number of mel bins is the latent size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .audio import Audio, as_fps, frame_count
+from .errors import OptionError
+
+#: Floor of the log-mel range below the song's loudest bin, in dB.
+DYNAMIC_RANGE_DB = 80.0
+#: Frames analysed per block, which bounds memory whatever the song's length.
+BLOCK_FRAMES = 512
+
+
+@dataclass(frozen=True)
+class LatentConfig:
+    """How audio becomes latents.
+
+    ``latent_dim``: mel bins (the latent size). ``fmin``/``fmax``: mel band edges in Hz (``fmax=None``: the
+    lower of 16 kHz and Nyquist). ``release``: seconds for a bin to fall back after a rise (fast attack, slow release;
+    0 disables smoothing).
+    """
+
+    latent_dim: int = 64
+    fmin: float = 30.0
+    fmax: float | None = None
+    release: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.latent_dim, int) and 1 <= self.latent_dim <= 512):
+            raise OptionError(f"latent_dim={self.latent_dim!r} must be a whole number of mel bins from 1 to 512")
+        if not (math.isfinite(self.release) and self.release >= 0):
+            raise OptionError(f"release={self.release!r} must be a number of seconds >= 0")
+
+
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz (3 bins per 200 Hz), logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    mel = hz * 3.0 / 200.0
+    log_part = hz >= 1000.0
+    return np.where(log_part, 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) * 27.0 / np.log(6.4), mel)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((mel - 15.0) * np.log(6.4) / 27.0), mel * 200.0 / 3.0)
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """float32 [n_mels, n_fft // 2 + 1]: triangular filters evenly spaced in mel, each of unit area in Hz."""
+    bins = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    width = np.diff(edges)
+    rising = (bins[None, :] - edges[:-2, None]) / width[:-1, None]
+    falling = (edges[2:, None] - bins[None, :]) / width[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def log_mel(samples: np.ndarray, sample_rate: int, fps: Fraction | float | str, config: LatentConfig
+            ) -> np.ndarray:
+    """float32 [frames, latent_dim]: log-mel power in dB, one row per video frame.
+
+    ``samples``: float32 [n] mono. ``frames == ceil(n * fps / sample_rate)``.
+    """
+    fps = as_fps(fps)
+    n = int(samples.shape[0])
+    frames = frame_count(n, sample_rate, fps)
+    window = max(16, round(2 * sample_rate / fps))
+    half = window // 2
+    fmax = min(config.fmax or 16000.0, sample_rate / 2.0)
+    fmin = min(config.fmin, fmax / 2.0)
+    basis = mel_filterbank(sample_rate, window, config.latent_dim, fmin, fmax)
+    hann = np.hanning(window + 2)[1:-1].astype(np.float32)
+    padded = np.zeros(n + 2 * window, dtype=np.float32)
+    padded[window:window + n] = samples
+    offsets = np.arange(window)
+    out = np.empty((frames, config.latent_dim), dtype=np.float32)
+    for first in range(0, frames, BLOCK_FRAMES):
+        index = np.arange(first, min(first + BLOCK_FRAMES, frames))
+        # exact centre sample of each frame: floor(i * sample_rate / fps), computed in integers
+        centres = (index * (sample_rate * fps.denominator)) // fps.numerator
+        starts = centres + window - half  # [block]
+        segment = padded[starts[:, None] + offsets[None, :]] * hann  # [block, window]
+        power = np.abs(np.fft.rfft(segment, axis=1)) ** 2  # [block, window // 2 + 1]
+        out[index] = power.astype(np.float32) @ basis.T  # [block, latent_dim]
+    return (10.0 * np.log10(np.maximum(out, 1e-12))).astype(np.float32)
+
+
+def normalise(db: np.ndarray) -> np.ndarray:
+    """float32 [frames, dim] in (-1, 1): loudness-independent deviations of each bin from its own mean.
+
+    The range is floored ``DYNAMIC_RANGE_DB`` below the loudest value, each bin is centred on its mean and the whole
+    is divided by the overall standard deviation, so a quiet song and a loud one move the picture alike.
+    """
+    db = np.maximum(db, db.max() - DYNAMIC_RANGE_DB)
+    centred = db - db.mean(axis=0, keepdims=True)
+    scale = float(centred.std()) or 1.0
+    return np.tanh(centred / (2.0 * scale)).astype(np.float32)
+
+
+def smooth(latents: np.ndarray, fps: Fraction | float | str, release: float) -> np.ndarray:
+    """Fast attack, slow release: rises follow at once, falls decay with time constant ``release`` seconds."""
+    if release <= 0 or latents.shape[0] == 0:
+        return latents
+    keep = math.exp(-1.0 / (release * float(as_fps(fps))))
+    out = np.empty_like(latents)
+    level = latents[0].copy()
+    for i, row in enumerate(latents):
+        level = np.maximum(row, keep * level + (1.0 - keep) * row)
+        out[i] = level
+    return out
+
+
+def mel_latents(audio: Audio, fps: Fraction | float | str = 30, config: LatentConfig | None = None) -> np.ndarray:
+    """Latents for ``audio``: float32 [frames, latent_dim] in (-1, 1), ``frames == ceil(duration * fps)``.
+
+    Row ``i`` describes the audio around ``t = i / fps`` seconds (relative to ``audio.start``).
+    """
+    config = config or LatentConfig()
+    db = log_mel(audio.mono(), audio.sample_rate, fps, config)
+    return smooth(normalise(db), fps, config.release)

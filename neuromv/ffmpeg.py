@@ -1,0 +1,145 @@
+"""The one place that starts FFmpeg: find the binary, run it to completion, or stream into it.
+
+The binary is the one named by ``NEUROMV_FFMPEG`` (a path or a command on PATH) when set, else the one shipped by the
+``imageio-ffmpeg`` wheel, so ``pip install`` is the whole set-up. A missing FFmpeg and FFmpeg failing on a file are
+different errors with different messages.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Sequence
+from typing import IO
+
+from .errors import FFmpegError
+
+ENV_VAR = "NEUROMV_FFMPEG"
+
+
+def executable() -> str:
+    """Path of the FFmpeg binary to use (see the module docstring); raises :class:`FFmpegError` if there is none."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        found = shutil.which(configured)
+        if found is None:
+            raise FFmpegError(f"{ENV_VAR}={configured!r} is not an executable FFmpeg; unset it or point it at one")
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # a broken install: it is a dependency
+        raise FFmpegError("imageio-ffmpeg is not installed; run: pip install imageio-ffmpeg") from exc
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise FFmpegError(f"no FFmpeg binary found ({exc}); set {ENV_VAR} to an FFmpeg executable") from exc
+
+
+def last_words(stderr: str, lines: int = 1) -> str:
+    """FFmpeg's last meaningful stderr lines, joined by ' | ' (for one-line error messages)."""
+    kept = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("  ")]
+    kept = [line for line in kept if not line.startswith(("frame=", "size=", "video:", "[out#"))] or kept
+    return " | ".join(kept[-lines:]) if kept else "no output"
+
+
+def run(args: Sequence[str], *, what: str) -> bytes:
+    """Run ``ffmpeg -hide_banner -nostdin ARGS`` to completion and return its stdout.
+
+    ``what`` names the job for the error message, e.g. ``"decoding song.mp3"``.
+    """
+    cmd = [executable(), "-hide_banner", "-nostdin", *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=False, start_new_session=True)
+    except OSError as exc:
+        raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc
+    if done.returncode != 0:
+        raise FFmpegError(f"FFmpeg failed {what}: {last_words(done.stderr.decode(errors='replace'))}")
+    return done.stdout
+
+
+def stderr_of(args: Sequence[str]) -> str:
+    """Run FFmpeg and return its stderr whatever the exit status (for ``ffmpeg -i FILE`` style probing)."""
+    cmd = [executable(), "-hide_banner", "-nostdin", *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=False, start_new_session=True)
+    except OSError as exc:
+        raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc
+    return done.stderr.decode(errors="replace")
+
+
+class Process:
+    """A running FFmpeg that reads from our pipe; its stderr is drained in a thread so it can never block.
+
+    FFmpeg runs in its own session so a Ctrl-C reaches Python only; :meth:`kill` and :meth:`finish` always reap it.
+    """
+
+    def __init__(self, args: Sequence[str], *, what: str, stdout: int | IO[bytes] | None = subprocess.DEVNULL):
+        self.what = what
+        cmd = [executable(), "-hide_banner", "-nostdin", *args]
+        try:
+            self.popen = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE, start_new_session=True
+            )
+        except OSError as exc:
+            raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc
+        self._stderr: collections.deque[str] = collections.deque(maxlen=200)
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+
+    def _read_stderr(self) -> None:
+        assert self.popen.stderr is not None
+        for raw in iter(self.popen.stderr.readline, b""):
+            self._stderr.append(raw.decode(errors="replace"))
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._stderr)
+
+    def error(self) -> FFmpegError:
+        """The error to raise when FFmpeg stopped early, with its last words."""
+        self._drain.join(timeout=5)
+        return FFmpegError(f"FFmpeg failed {self.what}: {last_words(self.stderr)}")
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Write bytes to FFmpeg's stdin; raises :class:`FFmpegError` if FFmpeg has gone away."""
+        assert self.popen.stdin is not None
+        try:
+            self.popen.stdin.write(data)
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            self.popen.wait()
+            raise self.error() from exc
+
+    def finish(self, timeout: float = 600) -> None:
+        """Close stdin, wait for FFmpeg to end and raise if it failed."""
+        assert self.popen.stdin is not None
+        try:
+            self.popen.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            code = self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise FFmpegError(f"FFmpeg did not finish {self.what} within {timeout:.0f} s") from None
+        if code != 0:
+            raise self.error()
+        self._drain.join(timeout=5)
+
+    def kill(self) -> None:
+        """Stop FFmpeg now (idempotent) and reap it, so no process is left behind."""
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.popen.kill()
+        try:
+            if self.popen.stdin is not None:
+                self.popen.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        self.popen.wait()
+        self._drain.join(timeout=5)

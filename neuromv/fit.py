@@ -1,0 +1,135 @@
+"""Fitting a CPPN to a reference image (the cover) across the song's own latents.
+
+Each Adam step takes a few latent rows drawn from the song and a random subset of the image's pixels, so the network
+learns the image for the range of z that will drive it rather than for one frozen z.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .cppn import CPPN, coordinate_grid
+from .errors import ImageError, OptionError
+
+#: Largest cover accepted, in pixels (guards against decompression bombs).
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Training settings. ``steps``: Adam steps. ``lr``: peak learning rate (cosine decay to 5% of it).
+    ``frames``: latent rows per step. ``pixels``: pixels per step. ``resolution``: long side of the training image."""
+
+    steps: int = 300
+    lr: float = 0.01
+    frames: int = 4
+    pixels: int = 4096
+    resolution: int = 128
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("steps", 0, 1_000_000), ("frames", 1, 4096), ("pixels", 1, 10_000_000),
+                                ("resolution", 8, 4096)):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+                raise OptionError(f"{name}={value!r} must be a whole number from {low} to {high}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise OptionError(f"lr={self.lr!r} must be a positive number")
+
+
+@dataclass
+class FitResult:
+    """Loss (mean squared error on the sampled pixels) after each step."""
+
+    losses: list[float] = field(default_factory=list)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read a cover as float32 [height, width, 3] in [0, 1].
+
+    JPEG, PNG (RGBA, palette, 16-bit), WebP, grayscale and anything else Pillow reads; EXIF rotation is applied and
+    transparency is composited over black.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"image {str(path)!r} does not exist")
+    if path.stat().st_size == 0:
+        raise ImageError(f"image {str(path)!r} is an empty file")
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            img.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"image {str(path)!r} is not a readable image ({exc.__class__.__name__}: {exc})") from None
+    if img.width < 1 or img.height < 1:
+        raise ImageError(f"image {str(path)!r} has no pixels ({img.width}x{img.height})")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):  # 16/32-bit grayscale: scale by the type's range
+        gray = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if img.mode.startswith("I;16") or gray.max() > 255 else 255.0
+        gray = np.clip(gray / top, 0.0, 1.0)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        return np.ascontiguousarray(rgba[:, :, :3] * rgba[:, :, 3:])
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """float32 [H, W, 3] -> float32 [height, width, 3], area-averaged (Lanczos when enlarging)."""
+    from PIL import Image
+
+    if image.shape[:2] == (height, width):
+        return image
+    planes = [Image.fromarray(image[:, :, c], mode="F").resize((width, height), Image.Resampling.LANCZOS)
+              for c in range(3)]
+    return np.clip(np.stack([np.asarray(p) for p in planes], axis=2), 0.0, 1.0)
+
+
+def fit_size(image_shape: tuple[int, ...], resolution: int) -> tuple[int, int]:
+    """(width, height) with the image's aspect and the long side ``resolution``."""
+    height, width = image_shape[:2]
+    scale = resolution / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfig | None = None, seed: int = 0,
+        device: torch.device | str = "cpu", progress: bool = True) -> FitResult:
+    """Train ``model`` in place so its frames look like ``image`` (float32 [H, W, 3] in [0, 1]).
+
+    ``latents``: float32 [frames, latent_dim], the song's latents; each step uses ``config.frames`` rows of them.
+    """
+    config = config or FitConfig()
+    device = torch.device(device)
+    width, height = fit_size(image.shape, config.resolution)
+    target = torch.from_numpy(resize_image(image, width, height).reshape(-1, 3)).to(device)  # [P, 3]
+    coords = coordinate_grid(width, height, device)  # [P, 3]
+    z_all = torch.from_numpy(np.ascontiguousarray(latents)).to(device)  # [frames, latent_dim]
+    model.to(device).train()
+    generator = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / max(config.steps, 1), 1.0))))
+    result = FitResult()
+    pixels = min(config.pixels, coords.shape[0])
+    bar = tqdm(range(config.steps), desc="fitting", unit="step", disable=not progress, leave=False)
+    for _ in bar:
+        rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
+        where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
+        prediction = model(coords[where], z_all[rows])  # [frames, pixels, 3]
+        loss = torch.mean((prediction - target[where][None]) ** 2)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        result.losses.append(float(loss))
+        bar.set_postfix(loss=f"{result.losses[-1]:.4f}", refresh=False)
+    model.eval()
+    return result

@@ -1,0 +1,163 @@
+"""``render()``: the one entry point that the CLI, the notebook and the examples call.
+
+song (+ cover) -> exact-grid mel latents -> CPPN (random, fitted to the cover, or loaded) -> batched frames ->
+MP4 with the song's audio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import __version__, cppn
+from .audio import as_fps, frame_count, load_audio
+from .errors import OptionError
+from .features import LatentConfig, mel_latents
+from .fit import FitConfig, fit, load_image
+from .render import check_batch_size, frames, pick_device
+from .video import DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_output
+
+#: Long side of the video when no size is given, in pixels.
+DEFAULT_SIDE = 512
+MIN_SIDE, MAX_SIDE = 16, 8192
+
+Size = tuple[int, int]
+
+
+def parse_size(size: str | int | Sequence[int]) -> Size:
+    """``"1280x720"``, ``512`` or ``(1280, 720)`` -> (width, height); both even, from 16 to 8192."""
+    text = size if isinstance(size, str) else None
+    try:
+        if isinstance(size, str):
+            match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*|\s*(\d+)\s*", size)
+            if match is None:
+                raise ValueError
+            width, height = (int(match.group(3)),) * 2 if match.group(3) else (int(match.group(1)),
+                                                                              int(match.group(2)))
+        elif isinstance(size, int) and not isinstance(size, bool):
+            width = height = size
+        else:
+            width, height = (int(v) for v in size)
+    except (ValueError, TypeError):
+        raise OptionError(f"size={size!r} must be WIDTHxHEIGHT in pixels, e.g. 512x512 or 1280x720") from None
+    shown = text or f"{width}x{height}"
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise OptionError(f"size={shown} must be from {MIN_SIDE} to {MAX_SIDE} pixels on each side")
+    if width % 2 or height % 2:
+        raise OptionError(f"size={shown}: width and height must be even for H.264 (yuv420p); "
+                          f"try {width + width % 2}x{height + height % 2}")
+    return width, height
+
+
+def size_for_aspect(aspect: float, side: int = DEFAULT_SIDE) -> Size:
+    """(width, height) with ``width / height ~= aspect``, the long side ``side``, both even."""
+    def even(value: float) -> int:
+        return max(MIN_SIDE, 2 * round(value / 2))
+    return (even(side), even(side / aspect)) if aspect >= 1 else (even(side * aspect), even(side))
+
+
+def render(
+    audio: str | Path,
+    output: str | Path | None = None,
+    *,
+    image: str | Path | None = None,
+    size: str | int | Sequence[int] | None = None,
+    fps: float | str = 30,
+    seed: int = 0,
+    start: float = 0.0,
+    duration: float | None = None,
+    device: str | None = "auto",
+    batch_size: int | None = None,
+    hidden: int | None = None,
+    latent_dim: int | None = None,
+    steps: int = FitConfig.steps,
+    lr: float = FitConfig.lr,
+    save_model: str | Path | None = None,
+    model: str | Path | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+) -> Path:
+    """Render a music video for ``audio`` and return the MP4's path.
+
+    Parameters
+    ----------
+    audio : the song (mp3, wav, flac, ogg, m4a, opus, a video's audio track, ...).
+    output : the MP4 to write; default: the song's path with ``.mp4``.
+    image : a cover to fit the CPPN to first (JPEG, PNG, WebP, ...); without it the random network is used.
+    size : frame size, ``"WxH"``; default 512 on the long side, with the cover's (or saved model's) aspect.
+    fps : frames per second (24, 25, 29.97, 30, 60, ...); exactly one latent per frame.
+    seed : seeds the network's initial weights and the fitting.
+    start, duration : the excerpt to render, in seconds (default: the whole song).
+    device : ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
+    batch_size : frames per batch (default: chosen for the device).
+    hidden : hidden-layer width (default 32, or the saved model's).
+    latent_dim : mel bins = latent size (default 64, or the saved model's).
+    steps, lr : Adam steps and peak learning rate for fitting to ``image``.
+    save_model : write the (fitted) network with its config here.
+    model : render from a network saved with ``save_model`` instead of building or fitting one.
+    overwrite : replace an existing ``output``.
+    quiet : no progress bars.
+    crf, preset : x264 quality (0-51, lower is better) and speed preset.
+    """
+    # Check every option before any slow work.
+    audio = Path(audio)
+    fps_exact = as_fps(fps)
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63):
+        raise OptionError(f"seed={seed!r} must be a whole number >= 0")
+    frame_size = parse_size(size) if size is not None else None
+    check_batch_size(batch_size)
+    torch_device = pick_device(device)
+    fit_config = FitConfig(steps=steps, lr=lr)
+    output = check_output(output if output is not None else audio.with_suffix(".mp4"), overwrite=overwrite,
+                          inputs=tuple(Path(p) for p in (audio, image, model) if p is not None))
+    if save_model is not None:
+        check_output(save_model, overwrite=True)
+    if image is not None and model is not None:
+        raise OptionError("image and model cannot be used together: a saved model is already fitted")
+
+    cover = load_image(image) if image is not None else None
+    if model is not None:
+        network, meta = cppn.load(model)
+        for name, wanted in (("latent_dim", latent_dim), ("hidden", hidden)):
+            if wanted is not None and wanted != getattr(network.config, name):
+                raise OptionError(f"{name}={wanted} does not match the saved model {str(model)!r} "
+                                  f"({name}={getattr(network.config, name)}); leave it out")
+        aspect = meta.get("aspect")
+    else:
+        config = cppn.CPPNConfig(latent_dim=latent_dim or cppn.CPPNConfig.latent_dim,
+                                 hidden=hidden or cppn.CPPNConfig.hidden)
+        network = cppn.build(config, seed)
+        aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
+    width, height = frame_size or size_for_aspect(aspect or 1.0)
+
+    song = load_audio(audio, start=start, duration=duration)
+    latents = mel_latents(song, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
+    n_frames = frame_count(song.n_samples, song.sample_rate, fps_exact)
+    assert latents.shape[0] == n_frames
+
+    if cover is not None and fit_config.steps > 0:
+        fit(network, cover, latents, config=fit_config, seed=seed, device=torch_device, progress=not quiet)
+    if save_model is not None:
+        cppn.save(network, save_model, aspect=aspect, neuromv=__version__)
+
+    metadata = {
+        "neuromv": __version__, "seed": seed, "fps": str(fps_exact), "size": f"{width}x{height}",
+        "start": song.start, "duration": round(song.duration, 6), "hidden": network.config.hidden,
+        "latent_dim": network.config.latent_dim, "sigma": network.config.sigma, "z_scale": network.config.z_scale,
+        "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
+        "lr": lr, "model": Path(model).name if model is not None else None,
+    }
+    track = AudioTrack(song.source, song.start, song.duration)
+    with VideoWriter(output, width, height, fps_exact, audio=track, metadata=metadata, crf=crf,
+                     preset=preset) as writer, tqdm(total=n_frames, desc="rendering", unit="frame",
+                                                     disable=quiet, leave=False) as bar:
+        for batch in frames(network, latents, width, height, device=torch_device, batch_size=batch_size):
+            writer.write(batch)
+            bar.update(batch.shape[0])
+    return output
+

@@ -1,0 +1,86 @@
+"""Latents -> uint8 frames, in batches on the chosen device.
+
+The CPPN's coordinate term is computed once per frame size; each batch adds its frames' latent terms and runs the
+rest of the network over pixel chunks small enough to stay in cache (on a CPU) or one chunk per frame (on a GPU).
+Frames are converted to uint8 on the device and only then copied to the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from .cppn import CPPN, coordinate_grid
+from .errors import OptionError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Rows (frames x pixels) per network evaluation on a CPU: measured fastest on a 2-core AVX-512 machine.
+CPU_CHUNK_ROWS = 32768
+#: Frames per batch on a CPU.
+CPU_BATCH = 8
+
+
+def pick_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto``/``None``: CUDA, then MPS, then the CPU. An explicit device must be available."""
+    name = str(device or "auto")
+    kind = name.split(":")[0]
+    if kind not in DEVICES:
+        raise OptionError(f"device={name!r} is not one of {list(DEVICES)}")
+    if kind == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise OptionError(f"device={name!r} is not available here (torch {torch.__version__} sees no CUDA GPU); "
+                          "use --device cpu or auto")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise OptionError(f"device={name!r} is not available here (no Apple GPU); use --device cpu or auto")
+    return torch.device(name)
+
+
+def default_batch_size(device: torch.device, width: int, height: int, hidden: int) -> int:
+    """Frames per batch: a few on a CPU; on a GPU as many as a quarter of the free memory holds."""
+    if device.type != "cuda":
+        return CPU_BATCH
+    free, _ = torch.cuda.mem_get_info(device)
+    per_frame = width * height * hidden * 4 * 3  # three live float32 activations of [pixels, hidden]
+    return int(max(1, min(256, free // 4 // per_frame)))
+
+
+def check_batch_size(batch_size: int | None) -> None:
+    if batch_size is not None and not (isinstance(batch_size, int) and not isinstance(batch_size, bool)
+                                       and 1 <= batch_size <= 4096):
+        raise OptionError(f"batch_size={batch_size!r} must be a whole number of frames from 1 to 4096")
+
+
+@torch.inference_mode()
+def frames(model: CPPN, latents: np.ndarray, width: int, height: int, *, device: torch.device | str = "cpu",
+           batch_size: int | None = None) -> Iterator[np.ndarray]:
+    """Yield uint8 [b, height, width, 3] batches, one frame per latent row, in order.
+
+    ``latents``: float32 [frames, latent_dim], kept on the host; one batch at a time goes to ``device``.
+    """
+    device = pick_device(device)
+    check_batch_size(batch_size)
+    if latents.ndim != 2 or latents.shape[1] != model.config.latent_dim:
+        raise OptionError(f"latents of shape {list(latents.shape)} do not fit a CPPN with "
+                          f"latent_dim={model.config.latent_dim}")
+    model = model.to(device).eval()
+    batch = batch_size or default_batch_size(device, width, height, model.config.hidden)
+    pixels = width * height
+    coord_term = model.coord_term(coordinate_grid(width, height, device))  # [P, hidden]
+    for first in range(0, latents.shape[0], batch):
+        z = torch.from_numpy(np.ascontiguousarray(latents[first:first + batch])).to(device)  # [b, latent_dim]
+        latent_term = model.latent_term(z)  # [b, hidden]
+        b = z.shape[0]
+        out = torch.empty((b, pixels, 3), dtype=torch.uint8, device=device)
+        chunk = max(1, CPU_CHUNK_ROWS // b) if device.type == "cpu" else pixels
+        for start in range(0, pixels, chunk):
+            first_layer = coord_term[None, start:start + chunk] + latent_term[:, None]  # [b, chunk, hidden]
+            rgb = model.head(first_layer)  # [b, chunk, 3]
+            out[:, start:start + chunk] = rgb.mul_(255.0).add_(0.5).to(torch.uint8)
+        yield out.view(b, height, width, 3).cpu().numpy()

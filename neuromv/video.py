@@ -1,0 +1,210 @@
+"""Frames + audio -> MP4 through FFmpeg, atomically; and reading a video back (frames, audio, stream facts).
+
+The writer streams raw RGB frames into FFmpeg's stdin from a thread fed by a bounded queue, so rendering and
+encoding overlap and memory stays bounded. FFmpeg writes H.264 (yuv420p, ``+faststart``) with the song's audio as
+AAC to a hidden temporary file beside the target, which is renamed on success and removed on any failure or
+interrupt; FFmpeg is always reaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from . import ffmpeg
+from .errors import FFmpegError, OptionError, OutputError
+
+#: Encoder settings: x264 quality (lower is better) and speed preset.
+DEFAULT_CRF = 18
+DEFAULT_PRESET = "veryfast"
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+#: Batches of frames waiting for the encoder; bounds memory while keeping the pipe full.
+QUEUE_BATCHES = 4
+#: The MP4 metadata key that carries neuromv's settings.
+METADATA_KEY = "comment"
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """The stretch of ``source`` to mux as the video's sound: ``duration`` seconds from ``start``."""
+
+    source: Path
+    start: float
+    duration: float
+
+
+def check_output(output: str | Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> Path:
+    """Validate where a video will be written: the folder exists and is writable, no clobbering without
+    ``overwrite``, never onto an input. Returns the path."""
+    output = Path(output)
+    folder = output.parent
+    if not folder.is_dir():
+        raise OutputError(f"output folder {str(folder)!r} does not exist; create it or choose another --output")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {str(folder)!r} is not writable; choose another --output")
+    if output.is_dir():
+        raise OutputError(f"output {str(output)!r} is a folder; give a file name such as {str(output / 'video.mp4')!r}")
+    for path in inputs:
+        if path.exists() and output.exists() and output.resolve() == path.resolve():
+            raise OutputError(f"output {str(output)!r} is also an input; choose another --output")
+    if output.exists() and not overwrite:
+        raise OutputError(f"output {str(output)!r} already exists; pass -y/--overwrite to replace it")
+    return output
+
+
+class VideoWriter:
+    """Stream uint8 frames [b, height, width, 3] into an MP4 at ``path``.
+
+    Use as a context manager; the file appears at ``path`` only when the block ends without an exception.
+    ``metadata`` (plain JSON values) is stored in the MP4 so the video can be rendered again.
+    """
+
+    def __init__(self, path: str | Path, width: int, height: int, fps: Fraction, *, audio: AudioTrack | None = None,
+                 metadata: dict[str, Any] | None = None, crf: int = DEFAULT_CRF, preset: str = DEFAULT_PRESET,
+                 encoder: str = "libx264"):
+        if width % 2 or height % 2:
+            raise OptionError(f"size={width}x{height}: width and height must be even for H.264 (yuv420p)")
+        if preset not in PRESETS:
+            raise OptionError(f"preset={preset!r} is not one of {list(PRESETS)}")
+        if not (isinstance(crf, int) and 0 <= crf <= 51):
+            raise OptionError(f"crf={crf!r} must be a whole number from 0 (lossless) to 51")
+        self.path = Path(path)
+        self.width, self.height, self.fps = width, height, fps
+        self.frames_written = 0
+        self._temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.part")
+        rate = f"{fps.numerator}/{fps.denominator}"
+        args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+                "-framerate", rate, "-i", "pipe:0"]
+        if audio is not None:
+            args += ["-ss", f"{audio.start:.6f}", "-t", f"{audio.duration:.6f}", "-i", str(audio.source),
+                     "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k"]
+        args += ["-c:v", encoder, "-pix_fmt", "yuv420p", "-r", rate]
+        if encoder == "libx264":
+            args += ["-crf", str(crf), "-preset", preset]
+        if metadata is not None:
+            args += ["-metadata", f"{METADATA_KEY}=neuromv {json.dumps(metadata, separators=(',', ':'))}"]
+        args += ["-movflags", "+faststart", "-f", "mp4", "-y", str(self._temp)]
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._failure: BaseException | None = None
+        self._process = ffmpeg.Process(args, what=f"encoding {str(self.path)!r}")
+        self._thread = threading.Thread(target=self._pump, name="neuromv-encode", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                self._process.write(memoryview(batch).cast("B"))
+        except BaseException as exc:  # surfaced by the next write() or close()
+            self._failure = exc
+            while self._queue.get() is not None:  # let the producer finish putting
+                pass
+
+    def write(self, frames: np.ndarray) -> None:
+        """Queue uint8 frames [b, height, width, 3] (or one [height, width, 3]) for encoding."""
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.dtype != np.uint8 or frames.shape[1:] != (self.height, self.width, 3):
+            raise ValueError(f"frames must be uint8 [b, {self.height}, {self.width}, 3], got {frames.dtype} "
+                             f"{list(frames.shape)}")
+        if self._failure is not None:
+            raise self._failure
+        self._queue.put(np.ascontiguousarray(frames))
+        self.frames_written += frames.shape[0]
+
+    def close(self) -> Path:
+        """Finish encoding and move the video into place; raises if FFmpeg failed."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        if self.frames_written == 0:
+            raise FFmpegError(f"no frames were written to {str(self.path)!r}")
+        self._process.finish()
+        os.replace(self._temp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Stop FFmpeg and remove the partial file (idempotent)."""
+        self._process.kill()
+        if self._thread.is_alive():
+            try:  # once FFmpeg is dead the pump fails, drains the queue and waits for this end marker
+                self._queue.put(None, timeout=5)
+            except queue.Full:
+                pass
+            self._thread.join(timeout=5)
+        self._temp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is None:
+            try:
+                self.close()
+            except BaseException:
+                self.abort()
+                raise
+        else:
+            self.abort()
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` reads from a video: frame size and rate, stream durations and neuromv's metadata."""
+
+    width: int
+    height: int
+    fps: float
+    codec: str
+    pix_fmt: str
+    audio_codec: str | None
+    metadata: dict[str, Any] | None
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read the first video stream's facts (and neuromv's metadata, if any) from ``path``."""
+    info = ffmpeg.stderr_of(["-i", str(path)])
+    video = re.search(r"Stream #\d+:\d+.*?: Video: (\w+)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+)", info)
+    if video is None:
+        raise FFmpegError(f"{str(path)!r} has no readable video stream ({ffmpeg.last_words(info)})")
+    fps = re.search(r"([\d.]+) fps", info)
+    audio = re.search(r"Stream #\d+:\d+.*?: Audio: (\w+)", info)
+    meta = re.search(rf"^\s*{METADATA_KEY}\s*: neuromv (\{{.*\}})\s*$", info, re.MULTILINE)
+    return VideoInfo(int(video.group(3)), int(video.group(4)), float(fps.group(1)) if fps else 0.0,
+                     video.group(1), video.group(2), audio.group(1) if audio else None,
+                     json.loads(meta.group(1)) if meta else None)
+
+
+def read_frames(path: str | Path, *, size: tuple[int, int] | None = None, gray: bool = False) -> np.ndarray:
+    """Decode every frame: uint8 [frames, height, width, 3] (or [frames, height, width] with ``gray``).
+
+    ``size=(width, height)`` scales on decode (area averaging) to keep memory small for analysis.
+    """
+    info = probe(path)
+    width, height = size or (info.width, info.height)
+    args = ["-i", str(path), "-map", "0:v:0"]
+    if size is not None:
+        args += ["-vf", f"scale={width}:{height}:flags=area"]
+    args += ["-f", "rawvideo", "-pix_fmt", "gray" if gray else "rgb24", "pipe:1"]
+    raw = ffmpeg.run(args, what=f"decoding {str(path)!r}")
+    shape = (-1, height, width) if gray else (-1, height, width, 3)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+
+
+def read_audio(path: str | Path, sample_rate: int = 22050) -> np.ndarray:
+    """Decode the first audio stream of ``path`` to float32 [n] mono at ``sample_rate``."""
+    raw = ffmpeg.run(["-i", str(path), "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le",
+                      "-c:a", "pcm_f32le", "pipe:1"], what=f"decoding the audio of {str(path)!r}")
+    return np.frombuffer(raw, dtype="<f4")
