@@ -7,8 +7,11 @@ audio track of a video file, ...) is decoded by FFmpeg. Times on the grid are ex
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -117,12 +120,29 @@ def _past_end(path: Path, start: float, length: float) -> AudioError:
     return AudioError(f"start={start:g} s is past the end of {str(path)!r}, which is {length:.2f} s long")
 
 
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence C libraries that print to file descriptor 2 (libsndfile's mpg123 warns about odd mp3 headers)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _read_soundfile(path: Path, start: float, duration: float | None) -> tuple[np.ndarray, int] | None:
     """Decode with libsndfile; ``None`` when it cannot read this file (FFmpeg is tried next)."""
     import soundfile
 
     try:
-        with soundfile.SoundFile(str(path)) as f:
+        with _quiet_stderr(), soundfile.SoundFile(str(path)) as f:
             rate, total = int(f.samplerate), int(f.frames)
             first = round(start * rate)
             if total > 0 and first >= total:

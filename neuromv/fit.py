@@ -129,7 +129,7 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
         loss.backward()
         optimiser.step()
         schedule.step()
-        result.losses.append(float(loss))
+        result.losses.append(loss.item())
         bar.set_postfix(loss=f"{result.losses[-1]:.4f}", refresh=False)
     model.eval()
     return result

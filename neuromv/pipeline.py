@@ -129,8 +129,9 @@ def render(
                                   f"({name}={getattr(network.config, name)}); leave it out")
         aspect = meta.get("aspect")
     else:
-        config = cppn.CPPNConfig(latent_dim=latent_dim or cppn.CPPNConfig.latent_dim,
-                                 hidden=hidden or cppn.CPPNConfig.hidden)
+        defaults = cppn.CPPNConfig()
+        config = cppn.CPPNConfig(latent_dim=defaults.latent_dim if latent_dim is None else latent_dim,
+                                 hidden=defaults.hidden if hidden is None else hidden)
         network = cppn.build(config, seed)
         aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
     width, height = frame_size or size_for_aspect(aspect or 1.0)

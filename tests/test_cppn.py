@@ -1,0 +1,89 @@
+"""The network: shapes, determinism, aspect-keeping coordinates, checkpoints, and the split first layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import neuromv
+from neuromv import cppn
+
+
+def test_forward_shapes_and_range():
+    net = neuromv.build(neuromv.CPPNConfig(latent_dim=8, hidden=16), seed=1)
+    rgb = net(neuromv.coordinate_grid(6, 4), torch.rand(3, 8) * 2 - 1)
+    assert rgb.shape == (3, 24, 3)
+    assert torch.all((rgb > 0) & (rgb < 1))
+    assert len(net.hidden) + 1 == 5  # five tanh hidden layers
+
+
+def test_split_first_layer_equals_full_linear():
+    net = neuromv.build(neuromv.CPPNConfig(latent_dim=8, hidden=16), seed=2)
+    coords, z = neuromv.coordinate_grid(5, 5), torch.randn(2, 8)
+    full = torch.nn.Linear(3 + 8, 16)
+    with torch.no_grad():
+        full.weight.copy_(torch.cat([net.coords.weight, net.latent.weight * net.latent_gain], dim=1))
+        full.bias.copy_(net.coords.bias)
+        inputs = torch.cat([coords[None].expand(2, -1, -1), z[:, None].expand(-1, 25, -1)], dim=2)
+        assert torch.allclose(net.head(full(inputs)), net(coords, z), atol=1e-5)
+
+
+def test_seed_determines_weights():
+    config = neuromv.CPPNConfig(latent_dim=4, hidden=8)
+    a, b, c = cppn.build(config, 7), cppn.build(config, 7), cppn.build(config, 8)
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+    weights = torch.cat([p.detach().flatten() for p in cppn.build(neuromv.CPPNConfig(hidden=64), 0).parameters()])
+    assert abs(float(weights.std()) - 1.0) < 0.05  # N(0, 1) as in the write-up
+
+
+def test_coordinates_keep_aspect():
+    wide = neuromv.coordinate_grid(32, 16).reshape(16, 32, 3)
+    assert torch.allclose(wide[..., 1].abs().max(), torch.tensor(1 - 1 / 16))  # short side spans [-1, 1]
+    assert torch.allclose(wide[..., 0].abs().max(), torch.tensor(2 - 1 / 16))  # long side goes further, same scale
+    assert torch.allclose(wide[..., 2], torch.sqrt(wide[..., 0] ** 2 + wide[..., 1] ** 2))
+
+
+def test_checkpoint_round_trip(tmp_path):
+    net = neuromv.build(neuromv.CPPNConfig(latent_dim=6, hidden=12, z_scale=0.5), seed=3)
+    path = cppn.save(net, tmp_path / "m.pt", aspect=1.5)
+    loaded, meta = cppn.load(path)
+    assert loaded.config == net.config and meta["aspect"] == 1.5
+    for p, q in zip(net.parameters(), loaded.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_bad_checkpoint(tmp_path):
+    path = tmp_path / "junk.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(neuromv.ModelError, match="junk.pt.*not a neuromv checkpoint"):
+        cppn.load(path)
+
+
+@pytest.mark.parametrize("field,value", [("hidden", 0), ("latent_dim", -3), ("layers", 2.5), ("sigma", float("inf"))])
+def test_bad_config(field, value):
+    with pytest.raises(neuromv.OptionError, match=field):
+        neuromv.CPPNConfig(**{field: value})
+
+
+def test_frames_match_direct_forward():
+    net = neuromv.build(neuromv.CPPNConfig(latent_dim=4, hidden=8), seed=4)
+    latents = np.random.default_rng(0).uniform(-1, 1, (5, 4)).astype(np.float32)
+    batches = list(neuromv.frames(net, latents, 10, 6, device="cpu", batch_size=2))
+    assert [b.shape for b in batches] == [(2, 6, 10, 3), (2, 6, 10, 3), (1, 6, 10, 3)]
+    with torch.no_grad():
+        direct = net(neuromv.coordinate_grid(10, 6), torch.from_numpy(latents)).reshape(5, 6, 10, 3)
+    expected = np.floor(direct.numpy() * 255 + 0.5).astype(np.uint8)
+    assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_frames_match_cpu():
+    net = neuromv.build(neuromv.CPPNConfig(), seed=5)
+    latents = np.random.default_rng(1).uniform(-1, 1, (8, 64)).astype(np.float32)
+    cpu = np.concatenate(list(neuromv.frames(net, latents, 64, 48, device="cpu")))
+    gpu = np.concatenate(list(neuromv.frames(net, latents, 64, 48, device="cuda")))
+    assert np.abs(cpu.astype(int) - gpu.astype(int)).max() <= 2

@@ -1,0 +1,69 @@
+"""Latents: one per frame, on the exact grid, loudness-independent, no drift over long songs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import neuromv
+from neuromv.audio import Audio
+from neuromv.features import LatentConfig, mel_filterbank, mel_latents
+from conftest import RATE, clicks, tone
+
+
+def as_audio(samples: np.ndarray, rate: int = RATE) -> Audio:
+    return Audio(samples[None].astype(np.float32), rate, source=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fps", [24, 30, 60, "29.97"])
+def test_one_latent_per_frame(fps):
+    samples = tone(2.05) + clicks(2.05, [0.5, 1.5])
+    latents = mel_latents(as_audio(samples), fps, LatentConfig(latent_dim=16))
+    assert latents.shape == (math.ceil(2.05 * float(neuromv.as_fps(fps)) - 1e-9), 16)
+    assert latents.dtype == np.float32 and np.all(np.abs(latents) < 1)
+
+
+def onset_frames(latents: np.ndarray) -> np.ndarray:
+    rise = np.maximum(np.diff(latents, axis=0), 0).sum(axis=1)  # rise into frame i + 1
+    return rise
+
+
+@pytest.mark.parametrize("fps", [30, "29.97", 24])
+def test_no_drift_over_ten_minutes(fps):
+    exact = neuromv.as_fps(fps)
+    seconds = 600.0
+    frames_at = [100, 9000, math.floor(seconds * exact) - 40]
+    times = [float(k / exact) for k in frames_at]
+    samples = tone(seconds, level=0.01) + clicks(seconds, times)
+    latents = mel_latents(as_audio(samples), exact, LatentConfig(latent_dim=16, release=0.1))
+    rise = onset_frames(latents)
+    for k in frames_at:
+        window = rise[k - 10:k + 10]
+        assert k - 10 + 1 + int(np.argmax(window)) in (k, k + 1), f"hit at frame {k} seen elsewhere"
+
+
+def test_loudness_independent():
+    samples = tone(3.0) + clicks(3.0, [0.5, 1.0, 2.0])
+    loud = mel_latents(as_audio(samples), 30, LatentConfig(latent_dim=24))
+    quiet = mel_latents(as_audio(samples * 0.01), 30, LatentConfig(latent_dim=24))
+    assert np.abs(loud - quiet).max() < 0.05
+    assert loud.std() > 0.1
+
+
+def test_smoothing_attacks_fast_releases_slowly():
+    samples = tone(3.0, level=0.01) + clicks(3.0, [1.0])
+    raw = mel_latents(as_audio(samples), 30, LatentConfig(latent_dim=8, release=0))
+    smooth = mel_latents(as_audio(samples), 30, LatentConfig(latent_dim=8, release=0.5))
+    hit = 30
+    assert np.allclose(smooth[hit], raw[hit], atol=1e-6) or smooth[hit].mean() >= raw[hit].mean() - 1e-6
+    assert smooth[hit + 6].mean() > raw[hit + 6].mean() + 0.05  # still high after 0.2 s
+
+
+def test_mel_filterbank_shape_and_coverage():
+    bank = mel_filterbank(22050, 1470, 64, 30.0, 11025.0)
+    assert bank.shape == (64, 736)
+    assert np.all(bank >= 0) and np.all(bank.sum(axis=1) > 0)  # no empty filter
+    peaks = bank.argmax(axis=1)
+    assert np.all(np.diff(peaks) >= 0)  # ordered by frequency
