@@ -68,10 +68,11 @@ class CPPN(nn.Module):
 
     def head(self, first: torch.Tensor) -> torch.Tensor:
         """[..., hidden] first-layer pre-activations -> [..., 3] RGB in (0, 1)."""
-        h = torch.tanh(first)
-        for layer in self.hidden:
-            h = torch.tanh(layer(h))
-        return torch.sigmoid(self.out(h))
+        h = torch.tanh(first.reshape(-1, first.shape[-1]))  # [rows, hidden]
+        for layer in self.hidden:  # addmm + in-place tanh: one buffer per layer, autograd-safe
+            h = torch.addmm(layer.bias, h, layer.weight.t()).tanh_()
+        rgb = torch.addmm(self.out.bias, h, self.out.weight.t()).sigmoid_()  # [rows, 3]
+        return rgb.reshape(*first.shape[:-1], 3)
 
     def forward(self, coords: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         first = self.coord_term(coords)[None, :, :] + self.latent_term(z)[:, None, :]  # [B, P, hidden]

@@ -17,7 +17,7 @@ from .errors import OptionError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: Rows (frames x pixels) per network evaluation on a CPU: measured fastest on a 2-core AVX-512 machine.
-CPU_CHUNK_ROWS = 32768
+CPU_CHUNK_ROWS = 8192
 #: Frames per batch on a CPU.
 CPU_BATCH = 8
 
