@@ -32,7 +32,7 @@ def naive_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: i
     """The straightforward renderer: one frame at a time, the full [pixels, 3 + latent_dim] input built per frame,
     one plain Linear over it, float frames brought to the host and converted there."""
     config = model.config
-    first = torch.nn.Linear(3 + config.latent_dim, config.hidden).to(device)
+    first = torch.nn.Linear(model.coords.in_features + config.latent_dim, config.hidden).to(device)
     with torch.no_grad():
         first.weight.copy_(torch.cat([model.coords.weight, model.latent.weight * model.latent_gain], dim=1))
         first.bias.copy_(model.coords.bias)
@@ -40,11 +40,12 @@ def naive_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: i
     for layer in model.hidden:
         layers += [layer, torch.nn.Tanh()]
     net = torch.nn.Sequential(*layers, model.out, torch.nn.Sigmoid()).to(device)
+    model = model.to(device)
     coords = neuromv.coordinate_grid(width, height, device)
     with torch.no_grad():
         for z in latents:
             zs = torch.from_numpy(z).to(device)[None].expand(coords.shape[0], -1)
-            rgb = net(torch.cat([coords, zs], dim=1)).cpu().numpy()
+            rgb = net(torch.cat([model.coord_features(coords), zs], dim=1)).cpu().numpy()
             yield (rgb.reshape(1, height, width, 3) * 255).round().astype(np.uint8)
 
 

@@ -7,6 +7,7 @@ Option names equal the API's keyword names. User errors print one line to stderr
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=int, default=FitConfig.steps,
                    help=f"fitting steps with --image (default {FitConfig.steps})")
     r.add_argument("--lr", type=float, default=FitConfig.lr, help=f"fitting learning rate (default {FitConfig.lr})")
+    r.add_argument("--motion", type=float, default=FitConfig.motion,
+                   help="fidelity vs motion when fitting: about the gray levels of change per frame to keep "
+                        f"(0 = most faithful, nearly still; default {FitConfig.motion:g})")
     r.add_argument("--save-model", help="write the (fitted) network and its config to this file")
     r.add_argument("--model", help="render from a network written by --save-model (no refitting)")
     r.add_argument("--crf", type=int, default=DEFAULT_CRF, help=f"x264 quality, 0-51, lower is better "
@@ -55,7 +59,24 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"x264 speed preset (default {DEFAULT_PRESET})")
     r.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    s = commands.add_parser("score", help="measure how a video follows its music and resembles its cover",
+                            description="Reactivity (onset strength vs visual change), sync lag, motion and, with "
+                                        "--image, fidelity (PSNR/SSIM) of a video.")
+    s.add_argument("video", help="the video to score")
+    s.add_argument("--audio", help="the song (default: the video's own audio track)")
+    s.add_argument("--image", help="the cover, for PSNR and SSIM")
+    s.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
+
+
+def _print_score(figures: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(figures))
+        return
+    for name, value in figures.items():
+        if value is not None:
+            print(f"{name:12} {value:.4g}" if isinstance(value, float) else f"{name:12} {value}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             path = render(**args)
             if not args["quiet"]:
                 print(path)
+        elif command == "score":
+            from .score import score
+
+            as_json = args.pop("json")
+            _print_score(score(**args).as_dict(), as_json)
     except NeuromvError as exc:
         print(f"neuromv: error: {exc}", file=sys.stderr)
         return exc.exit_code

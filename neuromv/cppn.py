@@ -27,6 +27,9 @@ class CPPNConfig:
     ``latent_dim``: size of z (mel bins). ``hidden``: width of each hidden layer. ``layers``: number of tanh hidden
     layers. ``sigma``: std of the N(0, sigma) initial weights. ``z_scale``: gain of the latent input; z enters as
     ``z * z_scale / sqrt(latent_dim)`` so its pull on the picture does not grow with the number of mel bins.
+    ``fourier``: number of random Fourier features ``sin/cos(2 pi b . (x, y))`` added to (x, y, r), with frequencies
+    ``b ~ N(0, fourier_scale)`` cycles per unit; their weights start at zero, so an unfitted network looks as
+    without them, and fitting uses them for detail. They cost nothing per frame: they only feed the coordinate term.
     """
 
     latent_dim: int = 64
@@ -34,13 +37,16 @@ class CPPNConfig:
     layers: int = 5
     sigma: float = 1.0
     z_scale: float = 1.0
+    fourier: int = 128
+    fourier_scale: float = 8.0
 
     def __post_init__(self) -> None:
-        for name, low, high in (("latent_dim", 1, 512), ("hidden", 1, 1024), ("layers", 1, 32)):
+        for name, low, high in (("latent_dim", 1, 512), ("hidden", 1, 1024), ("layers", 1, 32),
+                                ("fourier", 0, 4096)):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
                 raise OptionError(f"{name}={value!r} must be a whole number from {low} to {high}")
-        for name in ("sigma", "z_scale"):
+        for name in ("sigma", "z_scale", "fourier_scale"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise OptionError(f"{name}={value!r} must be a finite number >= 0")
@@ -52,15 +58,23 @@ class CPPN(nn.Module):
     def __init__(self, config: CPPNConfig):
         super().__init__()
         self.config = config
-        self.coords = nn.Linear(3, config.hidden)
+        self.coords = nn.Linear(3 + 2 * config.fourier, config.hidden)
+        self.register_buffer("frequencies", torch.zeros(config.fourier, 2))  # [K, 2], drawn by init_weights
         self.latent = nn.Linear(config.latent_dim, config.hidden, bias=False)
         self.hidden = nn.ModuleList(nn.Linear(config.hidden, config.hidden) for _ in range(config.layers - 1))
         self.out = nn.Linear(config.hidden, 3)
         self.latent_gain = config.z_scale / math.sqrt(config.latent_dim)
 
+    def coord_features(self, coords: torch.Tensor) -> torch.Tensor:
+        """[P, 3] (x, y, r) -> [P, 3 + 2K]: the coordinates and their Fourier features."""
+        if self.config.fourier == 0:
+            return coords
+        phase = (2 * math.pi) * coords[:, :2] @ self.frequencies.t()  # [P, K]
+        return torch.cat([coords, torch.sin(phase), torch.cos(phase)], dim=1)
+
     def coord_term(self, coords: torch.Tensor) -> torch.Tensor:
         """[P, 3] -> [P, hidden]: the z-independent part of the first layer, bias included."""
-        return self.coords(coords)
+        return self.coords(self.coord_features(coords))
 
     def latent_term(self, z: torch.Tensor) -> torch.Tensor:
         """[B, latent_dim] -> [B, hidden]: the latent's part of the first layer."""
@@ -82,9 +96,15 @@ class CPPN(nn.Module):
 def init_weights(model: CPPN, seed: int) -> CPPN:
     """Draw every weight and bias from N(0, sigma) with a CPU generator, so a seed gives the same net on any device."""
     generator = torch.Generator().manual_seed(int(seed))
+    config = model.config
     with torch.no_grad():
-        for param in model.parameters():
-            param.copy_(torch.randn(param.shape, generator=generator) * model.config.sigma)
+        for name, param in model.named_parameters():
+            if name == "coords.weight":  # (x, y, r) columns drawn; Fourier columns start at zero
+                param.zero_()
+                param[:, :3] = torch.randn((param.shape[0], 3), generator=generator) * config.sigma
+            else:
+                param.copy_(torch.randn(param.shape, generator=generator) * config.sigma)
+        model.frequencies.copy_(torch.randn((config.fourier, 2), generator=generator) * config.fourier_scale)
     return model
 
 

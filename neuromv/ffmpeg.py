@@ -46,29 +46,27 @@ def last_words(stderr: str, lines: int = 1) -> str:
     return " | ".join(kept[-lines:]) if kept else "no output"
 
 
-def run(args: Sequence[str], *, what: str) -> bytes:
-    """Run ``ffmpeg -hide_banner -nostdin ARGS`` to completion and return its stdout.
-
-    ``what`` names the job for the error message, e.g. ``"decoding song.mp3"``.
-    """
+def call(args: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+    """Run ``ffmpeg -hide_banner -nostdin ARGS`` to completion, whatever its exit status; stdout and stderr kept."""
     cmd = [executable(), "-hide_banner", "-nostdin", *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, check=False, start_new_session=True)
+        return subprocess.run(cmd, capture_output=True, check=False, start_new_session=True)
     except OSError as exc:
         raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc
+
+
+def run(args: Sequence[str], *, what: str) -> bytes:
+    """Run FFmpeg to completion and return its stdout; ``what`` names the job for the error, e.g.
+    ``"decoding 'song.mp3'"``."""
+    done = call(args)
     if done.returncode != 0:
         raise FFmpegError(f"FFmpeg failed {what}: {last_words(done.stderr.decode(errors='replace'))}")
     return done.stdout
 
 
 def stderr_of(args: Sequence[str]) -> str:
-    """Run FFmpeg and return its stderr whatever the exit status (for ``ffmpeg -i FILE`` style probing)."""
-    cmd = [executable(), "-hide_banner", "-nostdin", *args]
-    try:
-        done = subprocess.run(cmd, capture_output=True, check=False, start_new_session=True)
-    except OSError as exc:
-        raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc
-    return done.stderr.decode(errors="replace")
+    """FFmpeg's stderr whatever the exit status (for ``ffmpeg -i FILE`` style probing)."""
+    return call(args).stderr.decode(errors="replace")
 
 
 class Process:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -75,6 +76,7 @@ def render(
     latent_dim: int | None = None,
     steps: int = FitConfig.steps,
     lr: float = FitConfig.lr,
+    motion: float = FitConfig.motion,
     save_model: str | Path | None = None,
     model: str | Path | None = None,
     overwrite: bool = False,
@@ -98,6 +100,8 @@ def render(
     hidden : hidden-layer width (default 32, or the saved model's).
     latent_dim : mel bins = latent size (default 64, or the saved model's).
     steps, lr : Adam steps and peak learning rate for fitting to ``image``.
+    motion : fidelity vs motion when fitting: about the gray levels of change per frame the video keeps
+        (0 = most faithful, nearly still; the default 3 keeps the cover recognisable and moving).
     save_model : write the (fitted) network with its config here.
     model : render from a network saved with ``save_model`` instead of building or fitting one.
     overwrite : replace an existing ``output``.
@@ -112,7 +116,7 @@ def render(
     frame_size = parse_size(size) if size is not None else None
     check_batch_size(batch_size)
     torch_device = pick_device(device)
-    fit_config = FitConfig(steps=steps, lr=lr)
+    fit_config = FitConfig(steps=steps, lr=lr, motion=motion)
     output = check_output(output if output is not None else audio.with_suffix(".mp4"), overwrite=overwrite,
                           inputs=tuple(Path(p) for p in (audio, image, model) if p is not None))
     if save_model is not None:
@@ -148,10 +152,9 @@ def render(
 
     metadata = {
         "neuromv": __version__, "seed": seed, "fps": str(fps_exact), "size": f"{width}x{height}",
-        "start": song.start, "duration": round(song.duration, 6), "hidden": network.config.hidden,
-        "latent_dim": network.config.latent_dim, "sigma": network.config.sigma, "z_scale": network.config.z_scale,
+        "start": song.start, "duration": round(song.duration, 6), "network": asdict(network.config),
         "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
-        "lr": lr, "model": Path(model).name if model is not None else None,
+        "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
     }
     track = AudioTrack(song.source, song.start, song.duration)
     with VideoWriter(output, width, height, fps_exact, audio=track, metadata=metadata, crf=crf,

@@ -31,8 +31,8 @@ DEFAULT_PRESET = "veryfast"
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 #: Batches of frames waiting for the encoder; bounds memory while keeping the pipe full.
 QUEUE_BATCHES = 4
-#: The MP4 metadata key that carries neuromv's settings.
-METADATA_KEY = "comment"
+#: The MP4 metadata key (an mdta tag, so any length) that carries neuromv's settings as JSON.
+METADATA_KEY = "neuromv"
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,9 @@ class VideoWriter:
         if encoder == "libx264":
             args += ["-crf", str(crf), "-preset", preset]
         if metadata is not None:
-            args += ["-metadata", f"{METADATA_KEY}=neuromv {json.dumps(metadata, separators=(',', ':'))}"]
-        args += ["-movflags", "+faststart", "-f", "mp4", "-y", str(self._temp)]
+            args += ["-metadata", f"{METADATA_KEY}={json.dumps(metadata, separators=(',', ':'))}",
+                     "-metadata", f"comment=made with neuromv {metadata.get('neuromv', '')}".rstrip()]
+        args += ["-movflags", "+faststart+use_metadata_tags", "-f", "mp4", "-y", str(self._temp)]
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUE_BATCHES)
         self._failure: BaseException | None = None
         self._process = ffmpeg.Process(args, what=f"encoding {str(self.path)!r}")
@@ -175,28 +176,35 @@ class VideoInfo:
 
 def probe(path: str | Path) -> VideoInfo:
     """Read the first video stream's facts (and neuromv's metadata, if any) from ``path``."""
-    info = ffmpeg.stderr_of(["-i", str(path)])
+    done = ffmpeg.call(["-i", str(path), "-f", "ffmetadata", "pipe:1"])
+    info = done.stderr.decode(errors="replace")
     video = re.search(r"Stream #\d+:\d+.*?: Video: (\w+)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+)", info)
     if video is None:
         raise FFmpegError(f"{str(path)!r} has no readable video stream ({ffmpeg.last_words(info)})")
     fps = re.search(r"([\d.]+) fps", info)
     audio = re.search(r"Stream #\d+:\d+.*?: Audio: (\w+)", info)
-    meta = re.search(rf"^\s*{METADATA_KEY}\s*: neuromv (\{{.*\}})\s*$", info, re.MULTILINE)
+    tags = done.stdout.decode(errors="replace")  # ffmetadata: key=value lines, specials escaped by a backslash
+    meta = re.search(rf"^{METADATA_KEY}=(.*)$", tags, re.MULTILINE)
     return VideoInfo(int(video.group(3)), int(video.group(4)), float(fps.group(1)) if fps else 0.0,
                      video.group(1), video.group(2), audio.group(1) if audio else None,
-                     json.loads(meta.group(1)) if meta else None)
+                     json.loads(re.sub(r"\\(.)", r"\1", meta.group(1))) if meta else None)
 
 
-def read_frames(path: str | Path, *, size: tuple[int, int] | None = None, gray: bool = False) -> np.ndarray:
-    """Decode every frame: uint8 [frames, height, width, 3] (or [frames, height, width] with ``gray``).
+def read_frames(path: str | Path, *, size: tuple[int, int] | None = None, gray: bool = False,
+                every: int = 1) -> np.ndarray:
+    """Decode the frames of ``path``: uint8 [frames, height, width, 3] (or [frames, height, width] with ``gray``).
 
-    ``size=(width, height)`` scales on decode (area averaging) to keep memory small for analysis.
+    ``size=(width, height)`` scales on decode (area averaging) and ``every=k`` keeps frames 0, k, 2k, ..., both to keep
+    memory small for analysis.
     """
     info = probe(path)
     width, height = size or (info.width, info.height)
-    args = ["-i", str(path), "-map", "0:v:0"]
+    filters = [f"select=not(mod(n\\,{every}))"] if every > 1 else []
     if size is not None:
-        args += ["-vf", f"scale={width}:{height}:flags=area"]
+        filters.append(f"scale={width}:{height}:flags=area")
+    args = ["-i", str(path), "-map", "0:v:0"]
+    if filters:
+        args += ["-vf", ",".join(filters), "-fps_mode", "passthrough"]
     args += ["-f", "rawvideo", "-pix_fmt", "gray" if gray else "rgb24", "pipe:1"]
     raw = ffmpeg.run(args, what=f"decoding {str(path)!r}")
     shape = (-1, height, width) if gray else (-1, height, width, 3)

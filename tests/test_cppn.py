@@ -19,7 +19,7 @@ def test_forward_shapes_and_range():
 
 
 def test_split_first_layer_equals_full_linear():
-    net = neuromv.build(neuromv.CPPNConfig(latent_dim=8, hidden=16), seed=2)
+    net = neuromv.build(neuromv.CPPNConfig(latent_dim=8, hidden=16, fourier=0), seed=2)
     coords, z = neuromv.coordinate_grid(5, 5), torch.randn(2, 8)
     full = torch.nn.Linear(3 + 8, 16)
     with torch.no_grad():
@@ -29,13 +29,23 @@ def test_split_first_layer_equals_full_linear():
         assert torch.allclose(net.head(full(inputs)), net(coords, z), atol=1e-5)
 
 
+def test_fourier_features_start_silent():
+    """Fourier weights start at zero: an unfitted network draws the classic CPPN picture, with or without them."""
+    plain = neuromv.build(neuromv.CPPNConfig(latent_dim=8, fourier=0), seed=9)
+    rich = neuromv.build(neuromv.CPPNConfig(latent_dim=8, fourier=32), seed=9)
+    coords, z = neuromv.coordinate_grid(16, 12), torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.allclose(plain(coords, z), rich(coords, z), atol=1e-6)
+        assert rich.coord_features(coords).shape == (192, 3 + 64)
+
+
 def test_seed_determines_weights():
     config = neuromv.CPPNConfig(latent_dim=4, hidden=8)
     a, b, c = cppn.build(config, 7), cppn.build(config, 7), cppn.build(config, 8)
     for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
         assert torch.equal(pa, pb)
     assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
-    weights = torch.cat([p.detach().flatten() for p in cppn.build(neuromv.CPPNConfig(hidden=64), 0).parameters()])
+    weights = torch.cat([p.detach().flatten() for p in cppn.build(neuromv.CPPNConfig(hidden=64, fourier=0), 0).parameters()])
     assert abs(float(weights.std()) - 1.0) < 0.05  # N(0, 1) as in the write-up
 
 

@@ -1,0 +1,147 @@
+"""How well a video follows its music and resembles its cover: reactivity, sync lag, motion, fidelity.
+
+- reactivity: Pearson r between the audio's onset strength (spectral flux of the log-mel on the video's frame grid)
+  and the visual change (mean absolute difference of consecutive small grayscale frames);
+- lag: the shift in [-MAX_LAG, MAX_LAG] frames that maximises their correlation (positive: the picture is late);
+- motion: the mean visual change, in gray levels (0-255) per frame;
+- fidelity (with a cover): PSNR and SSIM of the median frame, and their means over frames, against the cover
+  resized to the frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import Audio, as_fps, load_audio
+from .errors import OptionError
+from .features import LatentConfig, log_mel
+from .fit import load_image, resize_image
+from .video import probe, read_audio, read_frames
+
+MAX_LAG = 10
+#: Side of the grayscale frames that visual change is measured on.
+CHANGE_SIDE = 64
+#: Frames sampled evenly for the fidelity figures.
+FIDELITY_FRAMES = 120
+
+
+@dataclass(frozen=True)
+class Score:
+    """The figures :func:`score` reports (fidelity ones are ``None`` without a cover)."""
+
+    frames: int
+    fps: float
+    reactivity: float
+    lag: int
+    motion: float
+    psnr_median: float | None = None
+    ssim_median: float | None = None
+    psnr_mean: float | None = None
+    ssim_mean: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def onset_strength(samples: np.ndarray, sample_rate: int, fps: float | str, frames: int) -> np.ndarray:
+    """float32 [frames]: spectral flux, the mean rise of the log-mel into each frame (0 for frame 0)."""
+    db = log_mel(samples, sample_rate, fps, LatentConfig(latent_dim=64, release=0.0))
+    db = np.maximum(db, db.max() - 80.0)
+    flux = np.zeros(db.shape[0], dtype=np.float32)
+    flux[1:] = np.maximum(np.diff(db, axis=0), 0.0).mean(axis=1)
+    out = np.zeros(frames, dtype=np.float32)
+    out[: min(frames, flux.shape[0])] = flux[:frames]
+    return out
+
+
+def visual_change(gray: np.ndarray) -> np.ndarray:
+    """float32 [frames]: mean absolute difference of each frame from the previous one (0 for frame 0)."""
+    change = np.zeros(gray.shape[0], dtype=np.float32)
+    change[1:] = np.abs(np.diff(gray.astype(np.float32), axis=0)).mean(axis=(1, 2))
+    return change
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def best_lag(onset: np.ndarray, change: np.ndarray, max_lag: int = MAX_LAG) -> int:
+    """The shift (frames) of ``change`` against ``onset`` with the highest correlation; positive = picture late."""
+    def corr(lag: int) -> float:
+        if lag >= 0:
+            return _pearson(onset[1:len(onset) - lag], change[1 + lag:])
+        return _pearson(onset[1 - lag:], change[1:len(change) + lag])
+    return max(range(-max_lag, max_lag + 1), key=lambda lag: (corr(lag), -abs(lag)))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two uint8-range images, in dB."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10.0 * math.log10(255.0**2 / max(mse, 1e-10))
+
+
+def _box(image: np.ndarray, size: int) -> np.ndarray:
+    """Mean over each ``size`` x ``size`` window (valid part only), by summed-area table. [H, W] -> [H-s+1, W-s+1]."""
+    table = np.pad(image, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    return (table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]) / size**2
+
+
+def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
+    """Structural similarity of two uint8-range images [H, W(, C)], 7x7 uniform windows, averaged over channels."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if a.ndim == 2:
+        a, b = a[..., None], b[..., None]
+    window = min(window, a.shape[0], a.shape[1])
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    n = window * window
+    correction = n / (n - 1) if n > 1 else 1.0
+    values = []
+    for c in range(a.shape[2]):
+        x, y = a[..., c], b[..., c]
+        mx, my = _box(x, window), _box(y, window)
+        vx = (_box(x * x, window) - mx * mx) * correction
+        vy = (_box(y * y, window) - my * my) * correction
+        cov = (_box(x * y, window) - mx * my) * correction
+        s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+        values.append(s.mean())
+    return float(np.mean(values))
+
+
+def score(video: str | Path, *, audio: str | Path | None = None, image: str | Path | None = None) -> Score:
+    """Score ``video`` against its music (``audio``, default: the video's own audio track) and, with ``image``,
+    against the cover."""
+    info = probe(video)
+    if info.fps <= 0:
+        raise OptionError(f"video {str(video)!r} has no frame rate")
+    fps = as_fps(f"{info.fps:.3f}".rstrip("0").rstrip("."))
+    gray = read_frames(video, size=(CHANGE_SIDE, CHANGE_SIDE), gray=True)
+    frames = gray.shape[0]
+    if frames < 3:
+        raise OptionError(f"video {str(video)!r} has {frames} frames; scoring needs at least 3")
+    if audio is not None:
+        song: Audio = load_audio(audio)
+        samples, rate = song.mono(), song.sample_rate
+    else:
+        if info.audio_codec is None:
+            raise OptionError(f"video {str(video)!r} has no audio track; pass the song with --audio")
+        rate = 22050
+        samples = read_audio(video, rate)
+    onset = onset_strength(samples, rate, fps, frames)
+    change = visual_change(gray)
+    result = dict(frames=frames, fps=float(fps), reactivity=_pearson(onset[1:], change[1:]),
+                  lag=best_lag(onset, change), motion=float(change[1:].mean()))
+    if image is not None:
+        cover = resize_image(load_image(image), info.width, info.height) * 255.0
+        sampled = read_frames(video, every=max(1, math.ceil(frames / FIDELITY_FRAMES)))
+        median = np.median(sampled, axis=0)
+        result.update(psnr_median=psnr(median, cover), ssim_median=ssim(median, cover),
+                      psnr_mean=float(np.mean([psnr(f, cover) for f in sampled])),
+                      ssim_mean=float(np.mean([ssim(f, cover) for f in sampled])))
+    return Score(**result)
