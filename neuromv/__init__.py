@@ -7,7 +7,7 @@
 
 __version__ = "0.1.0"
 
-from .audio import Audio, as_fps, frame_count, load_audio  # noqa: E402
+from .audio import Audio, AudioStream, as_fps, frame_count, load_audio, open_audio  # noqa: E402
 from .cppn import CPPN, CPPNConfig, build, coordinate_grid  # noqa: E402
 from .errors import (  # noqa: E402
     AudioError, FFmpegError, ImageError, ModelError, NeuromvError, OptionError, OutputError,
@@ -20,7 +20,7 @@ from .score import Score, score  # noqa: E402
 from .video import AudioTrack, VideoWriter, probe, read_audio, read_frames  # noqa: E402
 
 __all__ = [
-    "__version__", "render", "score", "Score", "load_audio", "Audio", "as_fps", "frame_count", "mel_latents", "LatentConfig",
+    "__version__", "render", "score", "Score", "load_audio", "open_audio", "Audio", "AudioStream", "as_fps", "frame_count", "mel_latents", "LatentConfig",
     "CPPN", "CPPNConfig", "build", "coordinate_grid", "fit", "FitConfig", "FitResult", "load_image", "frames",
     "pick_device", "VideoWriter", "AudioTrack", "probe", "read_frames", "read_audio", "parse_size",
     "NeuromvError", "OptionError", "AudioError", "ImageError", "ModelError", "OutputError", "FFmpegError",

@@ -81,10 +81,47 @@ class Audio:
         return self.samples.mean(axis=0, dtype=np.float32) if self.samples.shape[0] > 1 else self.samples[0]
 
 
-def load_audio(path: str | Path, *, start: float = 0.0, duration: float | None = None) -> Audio:
-    """Decode ``path`` from ``start`` seconds for ``duration`` seconds (to the end when ``None``).
+class AudioStream:
+    """A song decoded once, block by block: iterate :meth:`blocks` (float32 [channels, n] each) and memory stays
+    bounded whatever the song's length. After iterating, :meth:`check` raises for audio that is too short or silent.
 
-    Raises :class:`AudioError` for a missing, unreadable, silent or too short (< ``MIN_DURATION``) song and
+    Made by :func:`open_audio`; ``start`` and ``duration`` select the excerpt.
+    """
+
+    def __init__(self, path: Path, start: float, duration: float | None, sample_rate: int, channels: int,
+                 reader: Iterator[np.ndarray]):
+        self.path, self.start, self.duration = path, start, duration
+        self.sample_rate, self.channels = sample_rate, channels
+        self.n_samples = 0
+        self.peak = 0.0
+        self._reader = reader
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Yield float32 [channels, n] blocks in order (once)."""
+        for block in self._reader:
+            if block.shape[1] == 0:
+                continue
+            self.n_samples += block.shape[1]
+            self.peak = max(self.peak, float(np.max(np.abs(block))))
+            yield block
+
+    def check(self) -> None:
+        """Raise :class:`AudioError` if the audio read was shorter than ``MIN_DURATION`` or silent."""
+        where = f" from {self.start:g} s" if self.start else ""
+        seconds = self.n_samples / self.sample_rate
+        if seconds < MIN_DURATION:
+            raise AudioError(f"song {str(self.path)!r} has {seconds:.2f} s of audio{where}; "
+                             f"neuromv needs at least {MIN_DURATION} s")
+        if not self.peak > SILENCE_PEAK:
+            raise AudioError(f"song {str(self.path)!r} is silent{where} (peak {self.peak:.1e}); "
+                             "there is no music to follow")
+
+
+def open_audio(path: str | Path, *, start: float = 0.0, duration: float | None = None,
+               block_seconds: float = 10.0) -> AudioStream:
+    """Open ``path`` for decoding from ``start`` seconds for ``duration`` seconds (to the end when ``None``).
+
+    Raises :class:`AudioError` for a missing or unreadable song or a ``start`` past its end and
     :class:`OptionError` for an impossible ``start``/``duration``.
     """
     path = Path(path)
@@ -99,21 +136,21 @@ def load_audio(path: str | Path, *, start: float = 0.0, duration: float | None =
         raise AudioError(f"song {str(path)!r} is not a file")
     if path.stat().st_size == 0:
         raise AudioError(f"song {str(path)!r} is an empty file")
+    return _open_soundfile(path, start, duration, block_seconds) or _open_ffmpeg(path, start, duration,
+                                                                                block_seconds)
 
-    decoded = _read_soundfile(path, start, duration)
-    if decoded is None:
-        decoded = _read_ffmpeg(path, start, duration)
-    samples, rate = decoded
-    audio = Audio(np.ascontiguousarray(samples, dtype=np.float32), rate, path, float(start))
-    where = f" from {start:g} s" if start else ""
-    if audio.duration < MIN_DURATION:
-        raise AudioError(
-            f"song {str(path)!r} has {audio.duration:.2f} s of audio{where}; neuromv needs at least {MIN_DURATION} s"
-        )
-    peak = float(np.max(np.abs(audio.samples))) if audio.n_samples else 0.0
-    if not peak > SILENCE_PEAK:
-        raise AudioError(f"song {str(path)!r} is silent{where} (peak {peak:.1e}); there is no music to follow")
-    return audio
+
+def load_audio(path: str | Path, *, start: float = 0.0, duration: float | None = None) -> Audio:
+    """Decode ``path`` from ``start`` seconds for ``duration`` seconds (to the end when ``None``) into memory.
+
+    Raises :class:`AudioError` for a missing, unreadable, silent or too short (< ``MIN_DURATION``) song and
+    :class:`OptionError` for an impossible ``start``/``duration``. For long songs prefer :func:`open_audio`.
+    """
+    stream = open_audio(path, start=start, duration=duration)
+    blocks = list(stream.blocks())
+    stream.check()
+    samples = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+    return Audio(np.ascontiguousarray(samples, dtype=np.float32), stream.sample_rate, stream.path, float(start))
 
 
 def _past_end(path: Path, start: float, length: float) -> AudioError:
@@ -137,35 +174,60 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _read_soundfile(path: Path, start: float, duration: float | None) -> tuple[np.ndarray, int] | None:
-    """Decode with libsndfile; ``None`` when it cannot read this file (FFmpeg is tried next)."""
+def _open_soundfile(path: Path, start: float, duration: float | None, block_seconds: float) -> AudioStream | None:
+    """Open with libsndfile; ``None`` when it cannot read this file (FFmpeg is tried next)."""
     import soundfile
 
     try:
-        with _quiet_stderr(), soundfile.SoundFile(str(path)) as f:
+        with _quiet_stderr():
+            f = soundfile.SoundFile(str(path))
             rate, total = int(f.samplerate), int(f.frames)
             first = round(start * rate)
             if total > 0 and first >= total:
+                f.close()
                 raise _past_end(path, start, total / rate)
-            want = -1 if duration is None else round(duration * rate)
             if first:
                 f.seek(first)
-            data = f.read(want, dtype="float32", always_2d=True)
+            head = f.read(min(rate, total if total > 0 else rate), dtype="float32", always_2d=True)
     except AudioError:
         raise
     except Exception:  # libsndfile's many ways of saying "not for me": let FFmpeg try
         return None
-    if data.shape[0] == 0:
+    if head.shape[0] == 0:
+        f.close()
         return None
-    return data.T, rate
+    want = None if duration is None else round(duration * rate)
+    block = max(1, round(block_seconds * rate))
+
+    def read() -> Iterator[np.ndarray]:
+        left = want
+        try:
+            first_block = head if left is None else head[:left]
+            left = None if left is None else left - first_block.shape[0]
+            yield first_block.T
+            while left is None or left > 0:
+                try:
+                    with _quiet_stderr():
+                        data = f.read(block if left is None else min(block, left), dtype="float32",
+                                      always_2d=True)
+                except Exception:  # a truncated file: the readable part is the song
+                    break
+                if data.shape[0] == 0:
+                    break
+                left = None if left is None else left - data.shape[0]
+                yield data.T
+        finally:
+            f.close()
+
+    return AudioStream(path, start, duration, rate, int(head.shape[1]), read())
 
 
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _AUDIO = re.compile(r"Stream #\d+:\d+.*?: Audio: ([^\n]*)")
 
 
-def _read_ffmpeg(path: Path, start: float, duration: float | None) -> tuple[np.ndarray, int]:
-    """Decode the first audio stream with FFmpeg, keeping the rate, as mono or stereo float32."""
+def _open_ffmpeg(path: Path, start: float, duration: float | None, block_seconds: float) -> AudioStream:
+    """Decode the first audio stream with FFmpeg, keeping the rate, as mono or stereo float32 blocks."""
     info = ffmpeg.stderr_of(["-i", str(path)])
     stream = _AUDIO.search(info)
     if stream is None:
@@ -187,8 +249,21 @@ def _read_ffmpeg(path: Path, start: float, duration: float | None) -> tuple[np.n
         args += ["-t", f"{duration:.6f}"]
     args += ["-map", "0:a:0", "-vn", "-ac", str(channels), "-ar", str(rate), "-f", "f32le", "-c:a", "pcm_f32le",
              "pipe:1"]
-    raw = ffmpeg.run(args, what=f"decoding {str(path)!r}")
-    samples = np.frombuffer(raw, dtype="<f4").reshape(-1, channels).T
-    if samples.shape[1] == 0:
-        raise _past_end(path, start, start)
-    return samples, rate
+    frame_bytes = 4 * channels
+    block_bytes = max(1, round(block_seconds * rate)) * frame_bytes
+
+    def read() -> Iterator[np.ndarray]:
+        process = ffmpeg.Process(args, what=f"decoding {str(path)!r}", read=True)
+        try:
+            pending = b""
+            while chunk := process.read(block_bytes):
+                pending += chunk
+                whole = len(pending) - len(pending) % frame_bytes
+                if whole:
+                    yield np.frombuffer(pending[:whole], dtype="<f4").reshape(-1, channels).T
+                    pending = pending[whole:]
+            process.finish()
+        finally:
+            process.kill()
+
+    return AudioStream(path, start, duration, rate, channels, read())

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from . import __version__
@@ -79,10 +81,16 @@ def _print_score(figures: dict[str, object], as_json: bool) -> None:
             print(f"{name:12} {value:.4g}" if isinstance(value, float) else f"{name:12} {value}")
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = vars(_parser().parse_args(argv))
     command = args.pop("command")
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
     try:
         if command == "render":
             from .pipeline import render
@@ -101,4 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("neuromv: interrupted; no output written", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0

@@ -7,12 +7,13 @@ Frame ``i`` is analysed by a Hann window of two hops (``2 / fps`` s) centred on 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from .audio import Audio, as_fps, frame_count
+from .audio import Audio, AudioStream, as_fps, frame_count
 from .errors import OptionError
 
 #: Floor of the log-mel range below the song's loudest bin, in dB.
@@ -68,33 +69,58 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
     return weights.astype(np.float32)
 
 
-def log_mel(samples: np.ndarray, sample_rate: int, fps: Fraction | float | str, config: LatentConfig
-            ) -> np.ndarray:
+def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: Fraction | float | str,
+            config: LatentConfig) -> np.ndarray:
     """float32 [frames, latent_dim]: log-mel power in dB, one row per video frame.
 
-    ``samples``: float32 [n] mono. ``frames == ceil(n * fps / sample_rate)``.
+    ``samples``: float32 [n] mono, or an iterable of such blocks (a long song streamed: memory stays bounded).
+    ``frames == ceil(n * fps / sample_rate)``; the result is the same (to float rounding) however the samples are split into blocks.
     """
     fps = as_fps(fps)
-    n = int(samples.shape[0])
-    frames = frame_count(n, sample_rate, fps)
     window = max(16, round(2 * sample_rate / fps))
     half = window // 2
     fmax = min(config.fmax or 16000.0, sample_rate / 2.0)
     fmin = min(config.fmin, fmax / 2.0)
-    basis = mel_filterbank(sample_rate, window, config.latent_dim, fmin, fmax)
+    basis = mel_filterbank(sample_rate, window, config.latent_dim, fmin, fmax).T.copy()  # [bins, latent_dim]
     hann = np.hanning(window + 2)[1:-1].astype(np.float32)
-    padded = np.zeros(n + 2 * window, dtype=np.float32)
-    padded[window:window + n] = samples
     offsets = np.arange(window)
-    out = np.empty((frames, config.latent_dim), dtype=np.float32)
-    for first in range(0, frames, BLOCK_FRAMES):
-        index = np.arange(first, min(first + BLOCK_FRAMES, frames))
-        # exact centre sample of each frame: floor(i * sample_rate / fps), computed in integers
-        centres = (index * (sample_rate * fps.denominator)) // fps.numerator
-        starts = centres + window - half  # [block]
-        segment = padded[starts[:, None] + offsets[None, :]] * hann  # [block, window]
-        power = np.abs(np.fft.rfft(segment, axis=1)) ** 2  # [block, window // 2 + 1]
-        out[index] = power.astype(np.float32) @ basis.T  # [block, latent_dim]
+    step = max(1, min(BLOCK_FRAMES, 4_000_000 // window))  # frames per FFT batch: bounded memory at any fps
+
+    # The signal is padded with `window` zeros at both ends; frame i's window starts at padded sample
+    # floor(i * rate / fps) + window - half. `buffer` holds padded samples from index `buffer_start` on.
+    buffer, buffer_start = np.zeros(window, dtype=np.float32), 0
+    rows: list[np.ndarray] = []
+    done, total = 0, 0
+
+    def window_start(index: np.ndarray) -> np.ndarray:
+        return (index * (sample_rate * fps.denominator)) // fps.numerator + window - half
+
+    def analyse(upto: int) -> None:  # frames done..upto-1, all inside `buffer`
+        nonlocal done
+        for first in range(done, upto, step):
+            index = np.arange(first, min(first + step, upto))
+            starts = window_start(index) - buffer_start  # [block]
+            segment = buffer[starts[:, None] + offsets[None, :]] * hann  # [block, window]
+            power = np.abs(np.fft.rfft(segment, axis=1)) ** 2  # [block, window // 2 + 1]
+            rows.append(power.astype(np.float32) @ basis)  # [block, latent_dim]
+        done = max(done, upto)
+
+    blocks = [samples] if isinstance(samples, np.ndarray) else samples
+    for block in blocks:
+        total += block.shape[0]
+        buffer = np.concatenate([buffer, block.astype(np.float32, copy=False)])
+        end = buffer_start + buffer.shape[0]  # padded index just past the buffer
+        # frames whose whole window lies in the buffer: floor(i * rate / fps) <= end - 2 * window + half
+        last = end - 2 * window + half
+        ready = -(-(last + 1) * fps.numerator // (sample_rate * fps.denominator)) if last >= 0 else 0
+        ready = min(ready, frame_count(total, sample_rate, fps))
+        analyse(ready)
+        keep_from = int(window_start(np.array(done))) - buffer_start
+        if keep_from > 0:
+            buffer, buffer_start = buffer[keep_from:], buffer_start + keep_from
+    buffer = np.concatenate([buffer, np.zeros(window, dtype=np.float32)])
+    analyse(frame_count(total, sample_rate, fps))
+    out = np.concatenate(rows) if rows else np.zeros((0, config.latent_dim), np.float32)
     return (10.0 * np.log10(np.maximum(out, 1e-12))).astype(np.float32)
 
 
@@ -123,11 +149,18 @@ def smooth(latents: np.ndarray, fps: Fraction | float | str, release: float) -> 
     return out
 
 
-def mel_latents(audio: Audio, fps: Fraction | float | str = 30, config: LatentConfig | None = None) -> np.ndarray:
+def mel_latents(audio: Audio | AudioStream, fps: Fraction | float | str = 30, config: LatentConfig | None = None
+                ) -> np.ndarray:
     """Latents for ``audio``: float32 [frames, latent_dim] in (-1, 1), ``frames == ceil(duration * fps)``.
 
-    Row ``i`` describes the audio around ``t = i / fps`` seconds (relative to ``audio.start``).
+    Row ``i`` describes the audio around ``t = i / fps`` seconds (relative to ``audio.start``). An
+    :class:`AudioStream` is decoded block by block (and checked: too short or silent audio raises).
     """
     config = config or LatentConfig()
-    db = log_mel(audio.mono(), audio.sample_rate, fps, config)
+    if isinstance(audio, AudioStream):
+        mono = (block.mean(axis=0, dtype=np.float32) if block.shape[0] > 1 else block[0] for block in audio.blocks())
+        db = log_mel(mono, audio.sample_rate, fps, config)
+        audio.check()
+    else:
+        db = log_mel(audio.mono(), audio.sample_rate, fps, config)
     return smooth(normalise(db), fps, config.release)

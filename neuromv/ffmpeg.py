@@ -14,7 +14,6 @@ import signal
 import subprocess
 import threading
 from collections.abc import Sequence
-from typing import IO
 
 from .errors import FFmpegError
 
@@ -70,17 +69,20 @@ def stderr_of(args: Sequence[str]) -> str:
 
 
 class Process:
-    """A running FFmpeg that reads from our pipe; its stderr is drained in a thread so it can never block.
+    """A running FFmpeg that reads from our pipe (or, with ``read=True``, that we read from); its stderr is drained
+    in a thread so it can never block.
 
     FFmpeg runs in its own session so a Ctrl-C reaches Python only; :meth:`kill` and :meth:`finish` always reap it.
     """
 
-    def __init__(self, args: Sequence[str], *, what: str, stdout: int | IO[bytes] | None = subprocess.DEVNULL):
+    def __init__(self, args: Sequence[str], *, what: str, read: bool = False):
         self.what = what
-        cmd = [executable(), "-hide_banner", "-nostdin", *args]
+        cmd = [executable(), "-hide_banner", "-nostdin", *args]  # -nostdin: no keyboard commands; pipe:0 still works
         try:
             self.popen = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=stdout, stderr=subprocess.PIPE, start_new_session=True
+                cmd, stdin=subprocess.DEVNULL if read else subprocess.PIPE,
+                stdout=subprocess.PIPE if read else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                start_new_session=True,
             )
         except OSError as exc:
             raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc
@@ -111,11 +113,23 @@ class Process:
             self.popen.wait()
             raise self.error() from exc
 
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes of FFmpeg's stdout (fewer only at its end; empty when it has ended)."""
+        assert self.popen.stdout is not None
+        parts, got = [], 0
+        while got < size:
+            part = self.popen.stdout.read(size - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
+
     def finish(self, timeout: float = 600) -> None:
         """Close stdin, wait for FFmpeg to end and raise if it failed."""
-        assert self.popen.stdin is not None
         try:
-            self.popen.stdin.close()
+            if self.popen.stdin is not None:
+                self.popen.stdin.close()
         except (BrokenPipeError, OSError):
             pass
         try:
@@ -134,10 +148,11 @@ class Process:
                 os.killpg(self.popen.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 self.popen.kill()
-        try:
-            if self.popen.stdin is not None:
-                self.popen.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
+        for pipe in (self.popen.stdin, self.popen.stdout):
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except (BrokenPipeError, OSError):
+                pass
         self.popen.wait()
         self._drain.join(timeout=5)

@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from . import __version__, cppn
-from .audio import as_fps, frame_count, load_audio
+from .audio import as_fps, frame_count, open_audio
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
@@ -140,8 +140,9 @@ def render(
         aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
     width, height = frame_size or size_for_aspect(aspect or 1.0)
 
-    song = load_audio(audio, start=start, duration=duration)
+    song = open_audio(audio, start=start, duration=duration)  # decoded once, block by block
     latents = mel_latents(song, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
+    seconds = song.n_samples / song.sample_rate
     n_frames = frame_count(song.n_samples, song.sample_rate, fps_exact)
     assert latents.shape[0] == n_frames
 
@@ -152,11 +153,11 @@ def render(
 
     metadata = {
         "neuromv": __version__, "seed": seed, "fps": str(fps_exact), "size": f"{width}x{height}",
-        "start": song.start, "duration": round(song.duration, 6), "network": asdict(network.config),
+        "start": song.start, "duration": round(seconds, 6), "network": asdict(network.config),
         "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
         "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
     }
-    track = AudioTrack(song.source, song.start, song.duration)
+    track = AudioTrack(song.path, song.start, seconds)
     with VideoWriter(output, width, height, fps_exact, audio=track, metadata=metadata, crf=crf,
                      preset=preset) as writer, tqdm(total=n_frames, desc="rendering", unit="frame",
                                                      disable=quiet, leave=False) as bar:

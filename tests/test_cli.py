@@ -168,7 +168,8 @@ def test_full_disk(tmp_path, capsys, no_ffmpeg_left):
         subprocess.run(["umount", str(disk)], check=False)
 
 
-def test_ctrl_c_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_nothing(tmp_path, sig):
     song = write_wav(tmp_path / "long.wav", tone(120.0))
     target = tmp_path / "out.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "neuromv", "render", str(song), "-o", str(target),
@@ -177,7 +178,7 @@ def test_ctrl_c_leaves_nothing(tmp_path):
     while not list(tmp_path.glob(".out.mp4.*.part")) and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     err = proc.communicate(timeout=30)[1]
     assert proc.returncode == 130
     assert err.strip().splitlines() == ["neuromv: interrupted; no output written"]

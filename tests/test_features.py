@@ -9,7 +9,7 @@ import pytest
 
 import neuromv
 from neuromv.audio import Audio
-from neuromv.features import LatentConfig, mel_filterbank, mel_latents
+from neuromv.features import LatentConfig, log_mel, mel_filterbank, mel_latents
 from conftest import RATE, clicks, tone
 
 
@@ -67,3 +67,23 @@ def test_mel_filterbank_shape_and_coverage():
     assert np.all(bank >= 0) and np.all(bank.sum(axis=1) > 0)  # no empty filter
     peaks = bank.argmax(axis=1)
     assert np.all(np.diff(peaks) >= 0)  # ordered by frequency
+
+
+@pytest.mark.parametrize("fps", [30, "29.97", 24])
+def test_streamed_blocks_give_the_same_latents(fps):
+    rng = np.random.default_rng(1)
+    samples = tone(7.3) + clicks(7.3, [0.5, 3.0, 7.0])
+    whole = log_mel(samples, RATE, fps, LatentConfig(latent_dim=16))
+    cuts = np.sort(rng.choice(np.arange(1, len(samples)), size=12, replace=False))
+    blocks = np.split(samples, np.concatenate([[1, 2, 5], cuts]))  # tiny blocks, then random ones
+    np.testing.assert_allclose(log_mel(iter(blocks), RATE, fps, LatentConfig(latent_dim=16)), whole, atol=1e-3)
+
+
+def test_stream_from_file_matches_loaded(tmp_path):
+    from conftest import write_wav
+
+    path = write_wav(tmp_path / "s.wav", tone(25.0) + clicks(25.0, [1.0, 12.0, 24.0]))
+    loaded = mel_latents(neuromv.load_audio(path, start=0.5), 30)
+    stream = neuromv.open_audio(path, start=0.5, block_seconds=3.0)
+    np.testing.assert_allclose(mel_latents(stream, 30), loaded, atol=1e-5)
+    assert stream.n_samples == round(24.5 * RATE)
