@@ -1,17 +1,27 @@
-"""Render speed: neuromv's batched renderer against a naive per-frame baseline, in the same run.
+"""Render speed and memory: neuromv against the previous renderer and a naive baseline, in the same run.
 
-    python benchmarks/bench_render.py                      # 256x256, 512x512, 1920x1080 on the best device
+    python benchmarks/bench_render.py                         # speed table, sizes 256x256 .. 1920x1080
     python benchmarks/bench_render.py --sizes 256x256 --device cpu
+    python benchmarks/bench_render.py --rss 1 10 60           # peak RSS for 1-, 10- and 60-minute songs
 
-Prints, per frame size: render-only frames/s (ours and naive, with the ratio) and end-to-end seconds for a 20 s
-excerpt of the example song (decode, latents, render, encode, mux; no fitting), ours and, where --naive-e2e lists
-the size, the naive renderer through the same encoder.
+Speed table, per frame size:
+- render-only frames/s: ours (default precision), the previous renderer (float32, 32K-row chunks: the first
+  release's settings) and a naive one (one frame at a time, the full [pixels, 3 + 2K + latent_dim] input built
+  per frame, frames brought to the host as float and converted there), with ratios;
+- encode-only frames/s: prepared frames through the same FFmpeg writer (libx264 defaults) with the audio;
+- end to end: `neuromv.render()` on a 20 s excerpt of the example song (decode, latents, render, encode, mux; no
+  fitting) in a fresh process: seconds, frames/s, its ratio to min(render-only, encode-only) (1.0 = rendering and
+  encoding fully overlapped), and the process's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,18 +31,17 @@ import numpy as np
 import torch
 
 import neuromv
-from neuromv import pipeline
-from neuromv.render import pick_device
+from neuromv import pipeline, render
+from neuromv.render import pick_device, pick_precision
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"
 
 
 def naive_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: int,
                  device: torch.device) -> Iterator[np.ndarray]:
-    """The straightforward renderer: one frame at a time, the full [pixels, 3 + latent_dim] input built per frame,
-    one plain Linear over it, float frames brought to the host and converted there."""
+    """The straightforward renderer: one frame at a time, the whole input built per frame, one Linear over it."""
     config = model.config
-    first = torch.nn.Linear(model.coords.in_features + config.latent_dim, config.hidden).to(device)
+    first = torch.nn.Linear(model.coords.in_features + config.latent_dim, config.hidden)
     with torch.no_grad():
         first.weight.copy_(torch.cat([model.coords.weight, model.latent.weight * model.latent_gain], dim=1))
         first.bias.copy_(model.coords.bias)
@@ -49,6 +58,16 @@ def naive_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: i
             yield (rgb.reshape(1, height, width, 3) * 255).round().astype(np.uint8)
 
 
+def previous_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: int,
+                    device: torch.device) -> Iterator[np.ndarray]:
+    """The first release's renderer settings: float32 and 32K-row pixel chunks."""
+    saved, render.CPU_CHUNK_ROWS = render.CPU_CHUNK_ROWS, 32768
+    try:
+        yield from neuromv.frames(model, latents, width, height, device=device, precision="float32")
+    finally:
+        render.CPU_CHUNK_ROWS = saved
+
+
 def rate(batches: Iterator[np.ndarray], device: torch.device) -> float:
     start = time.perf_counter()
     count = sum(batch.shape[0] for batch in batches)
@@ -57,54 +76,118 @@ def rate(batches: Iterator[np.ndarray], device: torch.device) -> float:
     return count / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["256x256", "512x512", "1920x1080"])
-    parser.add_argument("--naive-e2e", nargs="*", default=["256x256"], help="sizes to run naive end to end")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--seconds", type=float, default=20.0, help="excerpt length for end to end")
-    args = parser.parse_args()
-    device = pick_device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'CPU'}"
-    print(f"device: {device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}")
+def encode_rate(width: int, height: int, seconds: float, out: Path) -> float:
+    """Frames/s of the writer alone: a few prepared frames cycled for `seconds` of video, with the audio."""
+    fps = 30
+    count = round(seconds * fps)
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (1, height, width, 3), dtype=np.uint8)
+    batch = np.concatenate([np.roll(base, 3 * k, axis=2) for k in range(8)])  # moving content, not noise
+    track = neuromv.AudioTrack(SONG, 0.0, seconds)
+    start = time.perf_counter()
+    with neuromv.VideoWriter(out, width, height, neuromv.as_fps(fps), audio=track) as writer:
+        for first in range(0, count, len(batch)):
+            writer.write(batch[: min(len(batch), count - first)])
+    return count / (time.perf_counter() - start)
+
+
+def child(spec: dict) -> None:
+    """Run one render in this fresh process and print seconds, frames and peak RSS as JSON."""
+    start = time.perf_counter()
+    out = neuromv.render(spec.pop("song"), spec.pop("output"), quiet=True, overwrite=True, **spec)
+    seconds = time.perf_counter() - start
+    frames = neuromv.read_frames(out, size=(16, 16), gray=True).shape[0]
+    print(json.dumps({"seconds": seconds, "frames": frames,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def measure(spec: dict) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "CPU") if Path("/proc/cpuinfo").exists() \
+        else platform.processor()
+    return f"{model}, {torch.get_num_threads()} threads"
+
+
+def speed(sizes: list[str], device: torch.device, seconds: float) -> None:
     net = neuromv.build(neuromv.CPPNConfig(), seed=0)
     latents = np.random.default_rng(0).uniform(-1, 1, (4096, net.config.latent_dim)).astype(np.float32)
-    rows = []
+    print(f"| size | render-only fps: ours | previous | naive | ours / previous | ours / naive | encode-only fps "
+          f"| end to end ({seconds:g} s excerpt) | end-to-end fps | overlap: e2e / min(render, encode) | peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
-        for size in args.sizes:
+        for size in sizes:
             width, height = pipeline.parse_size(size)
-            budget = max(8, min(4096, int(2.0e7 / (width * height))))  # about equal work per size
-            list(neuromv.frames(net, latents[:4], width, height, device=device))  # warm-up
+            budget = max(8, min(2048, int(4e7 / (width * height))))  # about equal work per size
+            list(neuromv.frames(net, latents[:8], width, height, device=device))  # warm-up
             ours = rate(neuromv.frames(net, latents[:budget], width, height, device=device), device)
+            previous = rate(previous_frames(net, latents[:budget], width, height, device), device)
             naive = rate(naive_frames(net, latents[:max(4, budget // 8)], width, height, device), device)
-            start = time.perf_counter()
-            neuromv.render(SONG, Path(tmp) / "ours.mp4", size=size, duration=args.seconds, device=str(device),
-                           quiet=True, overwrite=True)
-            e2e = time.perf_counter() - start
-            naive_e2e = None
-            if size in args.naive_e2e:
-                naive_e2e = naive_end_to_end(net, width, height, device, args.seconds, Path(tmp) / "naive.mp4")
-            rows.append((size, ours, naive, e2e, naive_e2e))
-            print(f"  {size}: render {ours:.1f} fps vs naive {naive:.1f} fps; end to end {e2e:.1f} s", flush=True)
-    print(f"\n| size | render-only fps | naive fps | speed-up | end to end, {args.seconds:g} s excerpt | naive end to end |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for size, ours, naive, e2e, naive_e2e in rows:
-        naive_text = f"{naive_e2e:.1f} s ({naive_e2e / e2e:.1f}x)" if naive_e2e else "-"
-        print(f"| {size} | {ours:.1f} | {naive:.2f} | {ours / naive:.1f}x | {e2e:.1f} s "
-              f"({args.seconds / e2e:.2f}x real time) | {naive_text} |")
+            encode = encode_rate(width, height, min(seconds, budget / 30 * 2), Path(tmp) / "encode.mp4")
+            e2e = measure({"song": str(SONG), "output": str(Path(tmp) / "e2e.mp4"), "size": size,
+                           "duration": seconds, "device": str(device)})
+            e2e_fps = e2e["frames"] / e2e["seconds"]
+            print(f"| {size} | {ours:.1f} | {previous:.1f} | {naive:.2f} | {ours / previous:.2f}x | "
+                  f"{ours / naive:.1f}x | {encode:.0f} | {e2e['seconds']:.1f} s | {e2e_fps:.1f} | "
+                  f"{e2e_fps / min(ours, encode):.2f} | {e2e['rss_mb']:.0f} MB |", flush=True)
 
 
-def naive_end_to_end(net: neuromv.CPPN, width: int, height: int, device: torch.device, seconds: float,
-                     out: Path) -> float:
-    """The same pipeline as render() with the naive renderer in place of frames()."""
-    start = time.perf_counter()
-    song = neuromv.load_audio(SONG, duration=seconds)
-    latents = neuromv.mel_latents(song, 30)
-    track = neuromv.AudioTrack(song.source, 0.0, song.duration)
-    with neuromv.VideoWriter(out, width, height, neuromv.as_fps(30), audio=track) as writer:
-        for frame in naive_frames(net, latents, width, height, device):
-            writer.write(frame)
-    return time.perf_counter() - start
+def synthetic_song(minutes: float, path: Path) -> Path:
+    """A stereo 44.1 kHz WAV of `minutes`: a chord with drum hits, written block by block."""
+    import soundfile
+
+    rate, block = 44100, 44100 * 10
+    beat = np.zeros(rate // 2, np.float32)
+    beat[:1500] = np.random.default_rng(0).standard_normal(1500) * np.exp(-np.linspace(0, 6, 1500))
+    with soundfile.SoundFile(str(path), "w", rate, 2, "PCM_16") as f:
+        for first in range(0, round(minutes * 60 * rate), block):
+            t = (first + np.arange(block)) / rate
+            chord = 0.1 * (np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 330 * t))
+            mono = chord + np.tile(beat, block // len(beat))[: block] * 0.8
+            f.write(np.stack([mono, mono], axis=1).astype(np.float32))
+    return path
+
+
+def memory(minutes: list[float], size: str, device: torch.device) -> None:
+    print(f"| song length | frames at {size} | render seconds | peak RSS | / shortest |")
+    print("| --- | --- | --- | --- | --- |")
+    first = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for length in minutes:
+            song = synthetic_song(length, Path(tmp) / f"{length:g}min.wav")
+            result = measure({"song": str(song), "output": str(Path(tmp) / "rss.mp4"), "size": size,
+                              "device": str(device)})
+            first = first or result["rss_mb"]
+            print(f"| {length:g} min | {result['frames']} | {result['seconds']:.0f} s | {result['rss_mb']:.0f} MB | "
+                  f"{result['rss_mb'] / first:.2f}x |", flush=True)
+            song.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["256x256", "512x512", "1280x720", "1920x1080"])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seconds", type=float, default=20.0, help="excerpt length for end to end")
+    parser.add_argument("--rss", nargs="*", type=float, help="song lengths in minutes for the peak-RSS table")
+    parser.add_argument("--rss-size", default="256x256")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(json.loads(args.child))
+    device = pick_device(args.device)
+    print(f"device: {device} ({device_name(device)}); torch {torch.__version__}; "
+          f"precision {pick_precision('auto', device)}; neuromv {neuromv.__version__}\n")
+    if args.rss:
+        memory(args.rss, args.rss_size, device)
+    else:
+        speed(args.sizes, device, args.seconds)
 
 
 if __name__ == "__main__":

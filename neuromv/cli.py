@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import NeuromvError
 from .fit import FitConfig
-from .render import DEVICES
-from .video import DEFAULT_CRF, DEFAULT_PRESET, PRESETS
+from .render import DEVICES, PRECISIONS
+from .video import DEFAULT_CRF, DEFAULT_PRESET, ENCODERS, PRESETS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
                                                                f"(default {DEFAULT_CRF})")
     r.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS,
                    help=f"x264 speed preset (default {DEFAULT_PRESET})")
+    r.add_argument("--encoder", default="auto", choices=ENCODERS,
+                   help="video encoder: auto = NVENC when rendering on a CUDA GPU that has it, else libx264")
+    r.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="network dtype for the hidden layers (auto = float32)")
     r.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 

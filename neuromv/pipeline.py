@@ -18,8 +18,8 @@ from .audio import as_fps, frame_count, open_audio
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
-from .render import check_batch_size, frames, pick_device
-from .video import DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_output
+from .render import check_batch_size, frames, pick_device, pick_precision
+from .video import DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_output, pick_encoder
 
 #: Long side of the video when no size is given, in pixels.
 DEFAULT_SIDE = 512
@@ -83,6 +83,8 @@ def render(
     quiet: bool = False,
     crf: int = DEFAULT_CRF,
     preset: str = DEFAULT_PRESET,
+    encoder: str = "auto",
+    precision: str = "auto",
 ) -> Path:
     """Render a music video for ``audio`` and return the MP4's path.
 
@@ -106,7 +108,11 @@ def render(
     model : render from a network saved with ``save_model`` instead of building or fitting one.
     overwrite : replace an existing ``output``.
     quiet : no progress bars.
-    crf, preset : x264 quality (0-51, lower is better) and speed preset.
+    crf, preset : x264 quality (0-51, lower is better) and speed preset (NVENC: the matching p1-p7 and -cq).
+    encoder : ``"auto"`` (NVENC when rendering on a CUDA GPU that has it, else libx264), ``"libx264"``,
+        ``"h264_nvenc"``.
+    precision : the hidden layers' dtype: ``"auto"`` (float32),
+        ``"float32"``, ``"bfloat16"``, ``"float16"``.
     """
     # Check every option before any slow work.
     audio = Path(audio)
@@ -116,6 +122,8 @@ def render(
     frame_size = parse_size(size) if size is not None else None
     check_batch_size(batch_size)
     torch_device = pick_device(device)
+    pick_precision(precision, torch_device)
+    video_encoder = pick_encoder(encoder, torch_device.type)
     fit_config = FitConfig(steps=steps, lr=lr, motion=motion)
     output = check_output(output if output is not None else audio.with_suffix(".mp4"), overwrite=overwrite,
                           inputs=tuple(Path(p) for p in (audio, image, model) if p is not None))
@@ -156,12 +164,14 @@ def render(
         "start": song.start, "duration": round(seconds, 6), "network": asdict(network.config),
         "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
         "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
+        "precision": precision, "encoder": video_encoder,
     }
     track = AudioTrack(song.path, song.start, seconds)
     with VideoWriter(output, width, height, fps_exact, audio=track, metadata=metadata, crf=crf,
-                     preset=preset) as writer, tqdm(total=n_frames, desc="rendering", unit="frame",
+                     preset=preset, encoder=video_encoder) as writer, tqdm(total=n_frames, desc="rendering", unit="frame",
                                                      disable=quiet, leave=False) as bar:
-        for batch in frames(network, latents, width, height, device=torch_device, batch_size=batch_size):
+        for batch in frames(network, latents, width, height, device=torch_device, batch_size=batch_size,
+                            precision=precision):
             writer.write(batch)
             bar.update(batch.shape[0])
     return output

@@ -8,6 +8,7 @@ interrupt; FFmpeg is always reaped.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -29,6 +30,9 @@ from .errors import FFmpegError, OptionError, OutputError
 DEFAULT_CRF = 18
 DEFAULT_PRESET = "veryfast"
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+ENCODERS = ("auto", "libx264", "h264_nvenc")
+#: x264 presets mapped to NVENC's p1 (fastest) .. p7 (best).
+_NVENC_PRESETS = dict(zip(PRESETS, ("p1", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p7")))
 #: Batches of frames waiting for the encoder; bounds memory while keeping the pipe full.
 QUEUE_BATCHES = 4
 #: The MP4 metadata key (an mdta tag, so any length) that carries neuromv's settings as JSON.
@@ -42,6 +46,31 @@ class AudioTrack:
     source: Path
     start: float
     duration: float
+
+
+@functools.lru_cache(maxsize=None)
+def nvenc_works() -> bool:
+    """Whether this FFmpeg can open an NVENC H.264 encoder on this machine (tried once, on a tiny clip)."""
+    try:
+        done = ffmpeg.call(["-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=256x256:d=0.1",
+                            "-c:v", "h264_nvenc", "-f", "null", "-"])
+    except FFmpegError:
+        return False
+    return done.returncode == 0
+
+
+def pick_encoder(encoder: str | None, device_type: str = "cpu") -> str:
+    """``auto``: NVENC when rendering on a CUDA GPU that has it (T4, L4, RTX; not H100), else libx264.
+    ``h264_nvenc`` when it cannot open here is an error naming the fallback."""
+    name = encoder or "auto"
+    if name not in ENCODERS:
+        raise OptionError(f"encoder={name!r} is not one of {list(ENCODERS)}")
+    if name == "auto":
+        return "h264_nvenc" if device_type == "cuda" and nvenc_works() else "libx264"
+    if name == "h264_nvenc" and not nvenc_works():
+        raise OptionError("encoder='h264_nvenc' cannot open here (no NVENC-capable GPU or driver); "
+                          "use --encoder libx264 or auto")
+    return name
 
 
 def check_output(output: str | Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> Path:
@@ -77,6 +106,9 @@ class VideoWriter:
             raise OptionError(f"size={width}x{height}: width and height must be even for H.264 (yuv420p)")
         if preset not in PRESETS:
             raise OptionError(f"preset={preset!r} is not one of {list(PRESETS)}")
+        if encoder not in ENCODERS[1:]:
+            raise OptionError(f"encoder={encoder!r} is not one of {list(ENCODERS[1:])} (resolve 'auto' with "
+                              "pick_encoder)")
         if not (isinstance(crf, int) and 0 <= crf <= 51):
             raise OptionError(f"crf={crf!r} must be a whole number from 0 (lossless) to 51")
         self.path = Path(path)
@@ -92,6 +124,8 @@ class VideoWriter:
         args += ["-c:v", encoder, "-pix_fmt", "yuv420p", "-r", rate]
         if encoder == "libx264":
             args += ["-crf", str(crf), "-preset", preset]
+        else:
+            args += ["-rc", "vbr", "-cq", str(crf), "-b:v", "0", "-preset", _NVENC_PRESETS[preset]]
         if metadata is not None:
             args += ["-metadata", f"{METADATA_KEY}={json.dumps(metadata, separators=(',', ':'))}",
                      "-metadata", f"comment=made with neuromv {metadata.get('neuromv', '')}".rstrip()]
