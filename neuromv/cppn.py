@@ -72,9 +72,12 @@ class CPPN(nn.Module):
         phase = (2 * math.pi) * coords[:, :2] @ self.frequencies.t()  # [P, K]
         return torch.cat([coords, torch.sin(phase), torch.cos(phase)], dim=1)
 
-    def coord_term(self, coords: torch.Tensor) -> torch.Tensor:
-        """[P, 3] -> [P, hidden]: the z-independent part of the first layer, bias included."""
-        return self.coords(self.coord_features(coords))
+    def coord_term(self, coords: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
+        """[P, 3] -> [P, hidden]: the z-independent part of the first layer, bias included. Without gradients it
+        goes ``chunk`` pixels at a time, so the [P, 3 + 2K] features never exist whole (2 GB at 1080p)."""
+        if coords.shape[0] <= chunk or (torch.is_grad_enabled() and self.coords.weight.requires_grad):
+            return self.coords(self.coord_features(coords))
+        return torch.cat([self.coords(self.coord_features(part)) for part in coords.split(chunk)])
 
     def latent_term(self, z: torch.Tensor) -> torch.Tensor:
         """[B, latent_dim] -> [B, hidden]: the latent's part of the first layer."""

@@ -1,0 +1,291 @@
+"""Separating a song into stems, behind one interface: mix -> {stem name: samples}.
+
+Backends:
+- ``spleeter``: the original NeuroMV choice (2, 4 or 5 stems). Spleeter 2.4 pins Python < 3.12, TensorFlow 2.12 and
+  numpy < 2, so it usually lives in its own environment: neuromv runs :mod:`neuromv.spleeter_driver` with that
+  environment's Python (``spleeter_python=``, ``NEUROMV_SPLEETER_PYTHON``, or the interpreter of a ``spleeter``
+  command on PATH), or in process when Spleeter is importable here. Models come from its ``MODEL_PATH``.
+- ``demucs``: ``pip install "neuromv[demucs]"``; in process on the render device. 2 stems = vocals and the rest,
+  4 stems its native four; 5 stems are not offered.
+- ``hpss``: librosa's harmonic/percussive separation; no model, works offline everywhere (2 stems).
+- ``auto``: demucs, then spleeter, then hpss: the first that can run here.
+
+Separations are cached by the audio's content hash, the excerpt, the backend and the model, so rendering again with
+other visuals does not separate again. A cache entry is written to a temporary folder and renamed into place only
+when complete, so a stale or partial result is never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import ffmpeg
+from .errors import NeuromvError, OptionError
+
+log = logging.getLogger("neuromv")
+
+SEPARATORS = ("auto", "spleeter", "demucs", "hpss")
+#: Stem names follow Spleeter's.
+STEM_NAMES = {2: ("vocals", "accompaniment"), 4: ("vocals", "drums", "bass", "other"),
+              5: ("vocals", "drums", "bass", "piano", "other")}
+HPSS_NAMES = ("harmonic", "percussive")
+SEPARATION_RATE = 44100
+CACHE_ENV = "NEUROMV_CACHE"
+SPLEETER_ENV = "NEUROMV_SPLEETER_PYTHON"
+
+
+class SeparatorError(NeuromvError):
+    """A separator is not installed, has no model here, or cannot give the stems asked for."""
+
+
+@dataclass(frozen=True)
+class Separated:
+    """Stems of one excerpt: ``stems`` maps each name to float32 [channels, n] at ``sample_rate``; ``backend`` is
+    the separator that made them and ``cached`` whether they came from the cache."""
+
+    stems: dict[str, np.ndarray]
+    sample_rate: int
+    backend: str
+    cached: bool = False
+
+
+def stem_names(stems: int, separator: str) -> tuple[str, ...]:
+    """The stem names ``separator`` gives for ``stems`` stems, or an :class:`OptionError` saying what it offers."""
+    if separator not in SEPARATORS:
+        raise OptionError(f"separator={separator!r} is not one of {list(SEPARATORS)}")
+    if stems not in STEM_NAMES:
+        raise OptionError(f"stems={stems!r} must be 2, 4 or 5")
+    if separator == "hpss":
+        if stems != 2:
+            raise OptionError(f"stems={stems}: separator 'hpss' offers 2 stems ({', '.join(HPSS_NAMES)}); "
+                              "use --separator spleeter or demucs for 4 or 5")
+        return HPSS_NAMES
+    if separator == "demucs" and stems == 5:
+        raise OptionError("stems=5: separator 'demucs' offers 2 or 4 stems (no piano stem); "
+                          "use --separator spleeter for 5")
+    return STEM_NAMES[stems]
+
+
+def decode_mix(path: Path, start: float, duration: float | None, rate: int = SEPARATION_RATE) -> np.ndarray:
+    """The excerpt as float32 [2, n] at ``rate`` (FFmpeg resamples and up- or down-mixes)."""
+    args = (["-ss", f"{start:.6f}"] if start else []) + ["-i", str(path)]
+    if duration is not None:
+        args += ["-t", f"{duration:.6f}"]
+    args += ["-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(rate), "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"]
+    raw = ffmpeg.run(args, what=f"decoding {str(path)!r} for separation")
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, 2).T.copy()
+
+
+# --- backends: mix float32 [2, n] at 44.1 kHz -> {name: float32 [channels, n]} -------------------------------
+
+def _hpss(mix: np.ndarray, stems: int, **_: object) -> dict[str, np.ndarray]:
+    try:
+        import librosa
+    except ImportError:  # a dependency; only a broken install lands here
+        raise SeparatorError('separator \'hpss\' needs librosa; run: pip install librosa') from None
+    harmonic, percussive = librosa.effects.hpss(mix.mean(axis=0))
+    return {"harmonic": harmonic[None].astype(np.float32), "percussive": percussive[None].astype(np.float32)}
+
+
+def _demucs(mix: np.ndarray, stems: int, *, device: str = "cpu", demucs_model: str = "htdemucs",
+            demucs_repo: Path | None = None, progress: bool = False, **_: object) -> dict[str, np.ndarray]:
+    try:
+        import torch
+        from demucs.apply import apply_model
+        from demucs.pretrained import get_model
+    except ImportError:
+        raise SeparatorError('separator \'demucs\' is not installed; run: pip install "neuromv[demucs]"') from None
+    try:
+        model = get_model(demucs_model, repo=Path(demucs_repo) if demucs_repo else None)
+    except Exception as exc:  # demucs raises many kinds: unknown name, no network, bad repo
+        where = f" in {str(demucs_repo)!r}" if demucs_repo else " (downloaded on first use; needs the network)"
+        raise SeparatorError(f"Demucs model {demucs_model!r} is not available{where}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if int(model.samplerate) != SEPARATION_RATE:
+        raise SeparatorError(f"Demucs model {demucs_model!r} runs at {model.samplerate} Hz; neuromv separates at "
+                             f"{SEPARATION_RATE} Hz")
+    tensor = torch.from_numpy(mix)[None]  # [1, 2, n]
+    with torch.inference_mode():
+        out = apply_model(model, tensor, device=device, progress=progress, split=True)[0]  # [sources, 2, n]
+    parts = {name: out[i].cpu().numpy().astype(np.float32) for i, name in enumerate(model.sources)}
+    if stems == 2:
+        vocals = parts.pop("vocals")
+        return {"vocals": vocals, "accompaniment": np.sum(list(parts.values()), axis=0, dtype=np.float32)}
+    return {name: parts[name] for name in STEM_NAMES[4]}
+
+
+def spleeter_python(option: str | Path | None = None) -> str | None:
+    """The Python of Spleeter's own environment: the option, ``NEUROMV_SPLEETER_PYTHON``, or the interpreter named
+    in the ``#!`` line of a ``spleeter`` command on PATH."""
+    if option or os.environ.get(SPLEETER_ENV):
+        return str(option or os.environ[SPLEETER_ENV])
+    command = shutil.which("spleeter")
+    if command is None:
+        return None
+    try:
+        first = Path(command).read_text(errors="replace").splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return first[2:].strip() if first.startswith("#!") and "python" in first else None
+
+
+def _spleeter(mix: np.ndarray, stems: int, *, spleeter_config: str | None = None,
+              spleeter_python_path: str | None = None, **_: object) -> dict[str, np.ndarray]:
+    config = spleeter_config or f"spleeter:{stems}stems"
+    python = spleeter_python(spleeter_python_path)
+    if python is None:
+        if importlib.util.find_spec("spleeter") is None:
+            raise SeparatorError("separator 'spleeter' is not installed here: install it in its own environment "
+                                 "(python3.11 -m venv spleeter-env && spleeter-env/bin/pip install spleeter) and "
+                                 f"set {SPLEETER_ENV}=spleeter-env/bin/python")
+        from . import spleeter_driver
+
+        try:
+            parts = spleeter_driver.separate(config, mix.T.copy())
+        except spleeter_driver.ModelMissing as exc:
+            raise SeparatorError(str(exc)) from None
+        return {name: part.T.copy() for name, part in parts.items()}
+    with tempfile.TemporaryDirectory(prefix="neuromv-spleeter-") as tmp:
+        np.save(Path(tmp) / "mix.npy", mix.T.copy())
+        job = json.dumps({"config": config, "input": str(Path(tmp) / "mix.npy"), "output": tmp})
+        driver = Path(__file__).with_name("spleeter_driver.py")
+        try:
+            done = subprocess.run([python, str(driver), job], capture_output=True, text=True)
+        except OSError as exc:
+            raise SeparatorError(f"cannot run Spleeter's Python {python!r}: {exc}") from None
+        if done.returncode != 0:
+            said = [line for line in done.stderr.splitlines() if line.startswith("neuromv-spleeter: ")]
+            reason = said[-1].split(": ", 1)[1] if said else (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise SeparatorError(reason if said else f"Spleeter failed ({python}): {reason}")
+        names = [p.stem for p in Path(tmp).glob("*.npy") if p.stem != "mix"]
+        return {name: np.load(Path(tmp) / f"{name}.npy").T.copy() for name in names}
+
+
+def _spleeter_available(spleeter_python_path: str | None) -> bool:
+    return spleeter_python(spleeter_python_path) is not None or importlib.util.find_spec("spleeter") is not None
+
+
+BACKENDS = {"spleeter": _spleeter, "demucs": _demucs, "hpss": _hpss}
+
+
+# --- cache ------------------------------------------------------------------------------------------------
+
+def default_cache_dir() -> Path:
+    """``NEUROMV_CACHE``, else ``$XDG_CACHE_HOME/neuromv`` (``~/.cache/neuromv``), plus ``/stems``."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                      os.path.expanduser("~/.cache"), "neuromv")
+    return Path(root) / "stems"
+
+
+def _content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_key(path: Path, start: float, duration: float | None, backend: str, model: str, stems: int) -> str:
+    spec = json.dumps([_content_hash(path), round(start, 6), duration and round(duration, 6), backend, model, stems])
+    return hashlib.sha256(spec.encode()).hexdigest()[:32]
+
+
+def _cache_read(folder: Path, names: tuple[str, ...] | None) -> dict[str, np.ndarray] | None:
+    try:
+        meta = json.loads((folder / "complete.json").read_text())
+        found = tuple(meta["stems"])
+        if names is not None and set(found) != set(names):
+            return None
+        return {name: np.load(folder / f"{name}.npy") for name in found}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _cache_write(folder: Path, stems: dict[str, np.ndarray]) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
+    temp.mkdir()
+    try:
+        for name, samples in stems.items():
+            np.save(temp / f"{name}.npy", samples)
+        (temp / "complete.json").write_text(json.dumps({"stems": list(stems)}))  # written last: marks it whole
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(temp, folder)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+# --- the interface ------------------------------------------------------------------------------------------
+
+def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start: float = 0.0,
+             duration: float | None = None, device: str = "cpu", cache: bool = True,
+             cache_dir: str | Path | None = None, spleeter_python_path: str | None = None,
+             spleeter_config: str | None = None, demucs_model: str = "htdemucs",
+             demucs_repo: str | Path | None = None, progress: bool = False) -> Separated:
+    """Split the excerpt of ``path`` into ``stems`` stems with ``separator``.
+
+    Returns :class:`Separated` with float32 [channels, n] per stem at 44.1 kHz. ``auto`` tries demucs, then
+    spleeter, then hpss, and falls through when a backend cannot run here (its model missing offline, say).
+    """
+    path = Path(path)
+    stem_names(stems, separator)  # validates the pair
+    order = ["demucs", "spleeter", "hpss"] if separator == "auto" else [separator]
+    if separator == "auto":
+        order = [b for b in order if _usable(b, stems, spleeter_python_path)]
+    mix: np.ndarray | None = None
+    reasons = []
+    for backend in order:
+        model = {"demucs": f"{demucs_model}@{demucs_repo or 'hub'}",
+                 "spleeter": spleeter_config or f"spleeter:{stems}stems", "hpss": "librosa"}[backend]
+        want = stems if backend != "hpss" else 2
+        folder = Path(cache_dir or default_cache_dir()) / _cache_key(path, start, duration, backend, model, want)
+        if cache and (hit := _cache_read(folder, None)) is not None:
+            return Separated(hit, SEPARATION_RATE, backend, cached=True)
+        if mix is None:
+            mix = decode_mix(path, start, duration)
+        try:
+            parts = BACKENDS[backend](mix, want, device=device, demucs_model=demucs_model, demucs_repo=demucs_repo,
+                                      spleeter_config=spleeter_config, spleeter_python_path=spleeter_python_path,
+                                      progress=progress)
+        except SeparatorError as exc:
+            if separator != "auto":
+                raise
+            reasons.append(f"{backend}: {exc}")
+            log.info("separator %s cannot run here (%s); trying the next", backend, exc)
+            continue
+        parts = {name: _fit_length(part, mix.shape[1]) for name, part in parts.items()}
+        if cache:
+            _cache_write(folder, parts)
+        return Separated(parts, SEPARATION_RATE, backend)
+    raise SeparatorError("no separator could run: " + "; ".join(reasons))
+
+
+def _usable(backend: str, stems: int, spleeter_python_path: str | None) -> bool:
+    if backend == "hpss":
+        return stems == 2
+    if backend == "demucs":
+        return stems in (2, 4) and importlib.util.find_spec("demucs") is not None
+    return _spleeter_available(spleeter_python_path)
+
+
+def _fit_length(part: np.ndarray, n: int) -> np.ndarray:
+    """[channels, m] -> [channels, n]: trimmed or zero-padded (separators may round the length)."""
+    part = np.asarray(part, dtype=np.float32)
+    if part.ndim == 1:
+        part = part[None]
+    if part.shape[1] >= n:
+        return np.ascontiguousarray(part[:, :n])
+    return np.pad(part, ((0, 0), (0, n - part.shape[1])))
