@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -16,7 +17,8 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import NeuromvError
 from .fit import FitConfig
-from .render import DEVICES, PRECISIONS
+from .render import DEVICES, LAYOUTS, PRECISIONS
+from .stems import SEPARATORS
 from .video import DEFAULT_CRF, DEFAULT_PRESET, ENCODERS, PRESETS
 
 
@@ -63,6 +65,23 @@ def _parser() -> argparse.ArgumentParser:
                    help="video encoder: auto = NVENC when rendering on a CUDA GPU that has it, else libx264")
     r.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="network dtype for the hidden layers (auto = float32)")
+    stems = r.add_argument_group("stems", "split the song and give each stem its own panel")
+    stems.add_argument("--stems", type=int, choices=(2, 4, 5),
+                       help="2 = vocals | accompaniment, 4 = vocals, drums, bass, other, 5 = + piano")
+    stems.add_argument("--separator", default="auto", choices=SEPARATORS,
+                       help="auto (demucs, then spleeter, then hpss), spleeter, demucs, or hpss (built in: "
+                            "harmonic | percussive, no model)")
+    stems.add_argument("--layout", choices=LAYOUTS, help="row (default for 2) or grid (default for 4 and 5)")
+    stems.add_argument("--labels", action="store_true", help="write each stem's name on its panel")
+    stems.add_argument("--panels", choices=("shared", "own"),
+                       help="one network for all panels (default with --image) or one each (default without)")
+    stems.add_argument("--no-cache", dest="cache", action="store_false", help="separate again, ignore the cache")
+    stems.add_argument("--cache-dir", help="where separations are cached (default ~/.cache/neuromv/stems)")
+    stems.add_argument("--spleeter-python", help="the Python of Spleeter's own environment "
+                                                 "(default NEUROMV_SPLEETER_PYTHON, or a spleeter command on PATH)")
+    stems.add_argument("--spleeter-config", help="a Spleeter config other than spleeter:<stems>stems")
+    stems.add_argument("--demucs-model", default="htdemucs", help="Demucs model name (default htdemucs)")
+    stems.add_argument("--demucs-repo", help="a local folder of Demucs models")
     r.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -99,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "render":
             from .pipeline import render
 
+            if not args["quiet"]:  # the library's notices (which separator ran, ...) as "neuromv: ..." lines
+                handler = logging.StreamHandler(sys.stderr)
+                handler.setFormatter(logging.Formatter("neuromv: %(message)s"))
+                logging.getLogger("neuromv").addHandler(handler)
+                logging.getLogger("neuromv").setLevel(logging.INFO)
             path = render(**args)
             if not args["quiet"]:
                 print(path)

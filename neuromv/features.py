@@ -18,6 +18,9 @@ from .errors import OptionError
 
 #: Floor of the log-mel range below the song's loudest bin, in dB.
 DYNAMIC_RANGE_DB = 80.0
+#: Smallest spread the normalisation divides by, in dB: audio that barely changes (a sustained chord, a near-silent
+#: stem) keeps small latents instead of having its noise blown up to full scale. Songs measured 6-9 dB.
+MIN_SPREAD_DB = 4.0
 #: Frames analysed per block, which bounds memory whatever the song's length.
 BLOCK_FRAMES = 512
 
@@ -128,11 +131,12 @@ def normalise(db: np.ndarray) -> np.ndarray:
     """float32 [frames, dim] in (-1, 1): loudness-independent deviations of each bin from its own mean.
 
     The range is floored ``DYNAMIC_RANGE_DB`` below the loudest value, each bin is centred on its mean and the whole
-    is divided by the overall standard deviation, so a quiet song and a loud one move the picture alike.
+    is divided by the overall standard deviation (at least ``MIN_SPREAD_DB``), so a quiet song and a loud one move
+    the picture alike while a sustained sound stays calm.
     """
     db = np.maximum(db, db.max() - DYNAMIC_RANGE_DB)
     centred = db - db.mean(axis=0, keepdims=True)
-    scale = float(centred.std()) or 1.0
+    scale = max(float(centred.std()), MIN_SPREAD_DB)
     return np.tanh(centred / (2.0 * scale)).astype(np.float32)
 
 

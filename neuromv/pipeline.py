@@ -6,20 +6,25 @@ MP4 with the song's audio.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, cppn
-from .audio import as_fps, frame_count, open_audio
+from .audio import Audio, as_fps, frame_count, open_audio
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
-from .render import check_batch_size, frames, pick_device, pick_precision
+from .render import check_batch_size, frames, panel_frames, panel_grid, pick_device, pick_precision
+from .stems import separate, stem_names
 from .video import DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_output, pick_encoder
+
+log = logging.getLogger("neuromv")
 
 #: Long side of the video when no size is given, in pixels.
 DEFAULT_SIDE = 512
@@ -85,6 +90,17 @@ def render(
     preset: str = DEFAULT_PRESET,
     encoder: str = "auto",
     precision: str = "auto",
+    stems: int | None = None,
+    separator: str = "auto",
+    layout: str | None = None,
+    labels: bool = False,
+    panels: str | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    spleeter_python: str | Path | None = None,
+    spleeter_config: str | None = None,
+    demucs_model: str = "htdemucs",
+    demucs_repo: str | Path | None = None,
 ) -> Path:
     """Render a music video for ``audio`` and return the MP4's path.
 
@@ -113,6 +129,19 @@ def render(
         ``"h264_nvenc"``.
     precision : the hidden layers' dtype: ``"auto"`` (float32),
         ``"float32"``, ``"bfloat16"``, ``"float16"``.
+    stems : split the song into 2, 4 or 5 stems and give each its own panel, side by side (``size`` is a
+        panel's size); the mix stays the audio track. ``None``: one picture for the whole song.
+    separator : ``"auto"`` (demucs, then spleeter, then hpss: the first that runs here), ``"spleeter"``,
+        ``"demucs"``, ``"hpss"`` (built in: harmonic | percussive).
+    layout : ``"row"`` (default for 2 stems) or ``"grid"`` (default for 4 and 5).
+    labels : write each stem's name on its panel.
+    panels : ``"shared"`` (one network for every panel: the fitted cover when there is one) or ``"own"`` (a
+        network per panel, seeds ``seed``, ``seed + 1``, ...; fitted per panel with a cover). Default: shared with a
+        cover, own without.
+    cache, cache_dir : reuse separations (default folder ``~/.cache/neuromv/stems``, or ``NEUROMV_CACHE``).
+    spleeter_python, spleeter_config : the Python of Spleeter's environment (default ``NEUROMV_SPLEETER_PYTHON``
+        or a ``spleeter`` command on PATH) and a config other than ``spleeter:<stems>stems``.
+    demucs_model, demucs_repo : the Demucs model name and a local folder of models.
     """
     # Check every option before any slow work.
     audio = Path(audio)
@@ -131,6 +160,13 @@ def render(
         check_output(save_model, overwrite=True)
     if image is not None and model is not None:
         raise OptionError("image and model cannot be used together: a saved model is already fitted")
+    if stems is not None:
+        stem_names(stems, separator)
+        layout = layout or ("row" if stems == 2 else "grid")
+        panel_grid(stems, layout)
+        panels = panels or ("shared" if image is not None or model is not None else "own")
+        if panels not in ("shared", "own"):
+            raise OptionError(f"panels={panels!r} is not one of ['shared', 'own']")
 
     cover = load_image(image) if image is not None else None
     if model is not None:
@@ -154,10 +190,36 @@ def render(
     n_frames = frame_count(song.n_samples, song.sample_rate, fps_exact)
     assert latents.shape[0] == n_frames
 
-    if cover is not None and fit_config.steps > 0:
-        fit(network, cover, latents, config=fit_config, seed=seed, device=torch_device, progress=not quiet)
+    panel_latents: list[np.ndarray] = []
+    if stems is not None:
+        separated = separate(audio, stems=stems, separator=separator, start=start, duration=duration,
+                             device=str(torch_device), cache=cache, cache_dir=cache_dir,
+                             spleeter_python_path=None if spleeter_python is None else str(spleeter_python),
+                             spleeter_config=spleeter_config, demucs_model=demucs_model, demucs_repo=demucs_repo,
+                             progress=not quiet)
+        log.info("stems by %s%s: %s", separated.backend, " (from the cache)" if separated.cached else "",
+                 ", ".join(separated.stems))
+        for samples in separated.stems.values():
+            stem = Audio(samples, separated.sample_rate, audio, song.start)
+            rows = mel_latents(stem, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
+            panel_latents.append(_match_rows(rows, n_frames))
+
+    fitting = cover is not None and fit_config.steps > 0
+    if fitting and (stems is None or panels == "shared"):
+        fit(network, cover, np.concatenate([latents, *panel_latents]), config=fit_config, seed=seed,
+            device=torch_device, progress=not quiet)
     if save_model is not None:
         cppn.save(network, save_model, aspect=aspect, neuromv=__version__)
+    networks: list[cppn.CPPN] = []
+    for index in range(len(panel_latents)):
+        if panels == "shared":
+            networks.append(network)
+            continue
+        own = cppn.build(network.config, seed + index)
+        if fitting:
+            fit(own, cover, panel_latents[index], config=fit_config, seed=seed + index, device=torch_device,
+                progress=not quiet)
+        networks.append(own)
 
     metadata = {
         "neuromv": __version__, "seed": seed, "fps": str(fps_exact), "size": f"{width}x{height}",
@@ -166,13 +228,31 @@ def render(
         "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
         "precision": precision, "encoder": video_encoder,
     }
+    if stems is not None:
+        metadata.update(stems=list(separated.stems), separator=separated.backend, layout=layout, panels=panels)
+        columns, rows = panel_grid(stems, layout)
+        stream = panel_frames(list(zip(networks, panel_latents)), width, height, layout=layout,
+                              labels=list(separated.stems) if labels else None, device=torch_device,
+                              batch_size=batch_size, precision=precision)
+        video_width, video_height = columns * width, rows * height
+    else:
+        stream = frames(network, latents, width, height, device=torch_device, batch_size=batch_size,
+                        precision=precision)
+        video_width, video_height = width, height
     track = AudioTrack(song.path, song.start, seconds)
-    with VideoWriter(output, width, height, fps_exact, audio=track, metadata=metadata, crf=crf,
-                     preset=preset, encoder=video_encoder) as writer, tqdm(total=n_frames, desc="rendering", unit="frame",
-                                                     disable=quiet, leave=False) as bar:
-        for batch in frames(network, latents, width, height, device=torch_device, batch_size=batch_size,
-                            precision=precision):
+    with VideoWriter(output, video_width, video_height, fps_exact, audio=track, metadata=metadata, crf=crf,
+                     preset=preset, encoder=video_encoder) as writer, \
+            tqdm(total=n_frames, desc="rendering", unit="frame", disable=quiet, leave=False) as bar:
+        for batch in stream:
             writer.write(batch)
             bar.update(batch.shape[0])
     return output
 
+
+
+def _match_rows(latents: np.ndarray, frames: int) -> np.ndarray:
+    """Trim or repeat the last row so a stem's latents have exactly ``frames`` rows (resampling may round a
+    stem's length by a sample)."""
+    if latents.shape[0] >= frames:
+        return latents[:frames]
+    return np.concatenate([latents, np.repeat(latents[-1:], frames - latents.shape[0], axis=0)])

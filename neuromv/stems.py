@@ -266,7 +266,8 @@ def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start
             reasons.append(f"{backend}: {exc}")
             log.info("separator %s cannot run here (%s); trying the next", backend, exc)
             continue
-        parts = {name: _fit_length(part, mix.shape[1]) for name, part in parts.items()}
+        known = [name for name in (*STEM_NAMES.get(want, ()), *HPSS_NAMES) if name in parts]
+        parts = {name: _fit_length(parts[name], mix.shape[1]) for name in known + sorted(set(parts) - set(known))}
         if cache:
             _cache_write(folder, parts)
         return Separated(parts, SEPARATION_RATE, backend)
