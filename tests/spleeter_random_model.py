@@ -1,10 +1,11 @@
 """Make a tiny random-weight Spleeter 2-stem model with Spleeter's own model code (run with Spleeter's Python).
 
-    SPLEETER_PYTHON tests/spleeter_random_model.py MODEL_PATH
+    SPLEETER_PYTHON tests/spleeter_random_model.py MODEL_PATH [--full]
 
 Writes MODEL_PATH/tiny-2stems.json (Spleeter's 2stems config shrunk through its own keys: F, T and the U-Net's
 conv_n_filters) and MODEL_PATH/tiny-2stems/ (a TensorFlow checkpoint of the graph Spleeter builds for prediction,
-and the .probe file that tells Spleeter the model is in place).
+and the .probe file that tells Spleeter the model is in place). With --full: random-2stems.json and a checkpoint of
+the real 2stems model's size (for timing separation, benchmarks/bench_stems.py).
 """
 
 import json
@@ -12,7 +13,7 @@ import os
 import sys
 
 
-def main(model_path: str) -> None:
+def main(model_path: str, full: bool = False) -> None:
     model_path = os.path.abspath(model_path)
     os.makedirs(model_path, exist_ok=True)
     os.environ["MODEL_PATH"] = model_path  # read by spleeter when imported
@@ -24,11 +25,13 @@ def main(model_path: str) -> None:
     from spleeter.utils.configuration import load_configuration
 
     params = dict(load_configuration("spleeter:2stems"))
-    params.update(model_dir="tiny-2stems", F=256, T=128,
-                  model={"type": "unet.unet", "params": {"conv_n_filters": [2, 4, 8, 16, 32, 64]}})
-    with open(os.path.join(model_path, "tiny-2stems.json"), "w") as f:
+    name = "random-2stems" if full else "tiny-2stems"
+    params["model_dir"] = name
+    if not full:
+        params.update(F=256, T=128, model={"type": "unet.unet", "params": {"conv_n_filters": [2, 4, 8, 16, 32, 64]}})
+    with open(os.path.join(model_path, f"{name}.json"), "w") as f:
         json.dump(params, f, indent=2)
-    folder = os.path.join(model_path, "tiny-2stems")
+    folder = os.path.join(model_path, name)
     os.makedirs(folder, exist_ok=True)
 
     graph = tf.Graph()
@@ -50,4 +53,4 @@ def main(model_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], full="--full" in sys.argv[2:])

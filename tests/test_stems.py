@@ -106,6 +106,28 @@ def test_demucs_not_installed_names_the_pip_command(tmp_path, monkeypatch):
         separate(song, separator="demucs", cache=False)
 
 
+def test_spleeter_not_installed_says_how(tmp_path, monkeypatch):
+    import importlib.util
+
+    if importlib.util.find_spec("spleeter") is not None:
+        pytest.skip("Spleeter is importable here")
+    monkeypatch.delenv("NEUROMV_SPLEETER_PYTHON", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `spleeter` command either
+    song = write_wav(tmp_path / "s.wav", beat_track(2.0)[0])
+    with pytest.raises(SeparatorError, match="separator 'spleeter' is not installed here: .*NEUROMV_SPLEETER_PYTHON"):
+        separate(song, separator="spleeter", cache=False)
+
+
+def test_auto_falls_back_to_what_runs_here(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # Demucs's pretrained model cannot be fetched here
+    monkeypatch.setenv("MODEL_PATH", str(tmp_path / "no-models"))  # nor Spleeter's
+    monkeypatch.setenv("GITHUB_HOST", "http://127.0.0.1:9")
+    song = write_wav(tmp_path / "s.wav", beat_track(2.0)[0])
+    with caplog.at_level("INFO", logger="neuromv"):
+        result = separate(song, separator="auto", cache=False)
+    assert result.backend == "hpss" and list(result.stems) == ["harmonic", "percussive"]
+
+
 # --- Demucs: the real library on its random test model ----------------------------------------------------
 
 def test_demucs_random_model_end_to_end(tmp_path):
