@@ -201,8 +201,8 @@ def render(
                  ", ".join(separated.stems))
         for samples in separated.stems.values():
             stem = Audio(samples, separated.sample_rate, audio, song.start)
-            rows = mel_latents(stem, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
-            panel_latents.append(_match_rows(rows, n_frames))
+            stem_latents = mel_latents(stem, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
+            panel_latents.append(_match_rows(stem_latents, n_frames))
 
     fitting = cover is not None and fit_config.steps > 0
     if fitting and (stems is None or panels == "shared"):
@@ -247,7 +247,6 @@ def render(
             writer.write(batch)
             bar.update(batch.shape[0])
     return output
-
 
 
 def _match_rows(latents: np.ndarray, frames: int) -> np.ndarray:
