@@ -100,8 +100,16 @@ def child(spec: dict) -> None:
     out = neuromv.render(spec.pop("song"), spec.pop("output"), quiet=True, overwrite=True, **spec)
     seconds = time.perf_counter() - start
     frames = neuromv.read_frames(out, size=(16, 16), gray=True).shape[0]
-    print(json.dumps({"seconds": seconds, "frames": frames,
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"seconds": seconds, "frames": frames, "rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS: VmHWM (ru_maxrss would include the parent's peak, carried across exec)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        line = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
 def measure(spec: dict) -> dict:
