@@ -49,11 +49,6 @@ def frame_count(n_samples: int, sample_rate: int, fps: Fraction) -> int:
     return math.ceil(Fraction(n_samples) * fps / sample_rate)
 
 
-def frame_times(n_frames: int, fps: Fraction) -> np.ndarray:
-    """float64 [n_frames] start time of each frame in seconds, ``i / fps`` (exact up to float64 rounding)."""
-    return np.arange(n_frames, dtype=np.float64) * (fps.denominator / fps.numerator)
-
-
 @dataclass(frozen=True)
 class Audio:
     """Decoded audio.
