@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--crf", type=int, default=DEFAULT_CRF, help=f"x264 quality, 0-51, lower is better "
                                                                f"(default {DEFAULT_CRF})")
     r.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS,
-                   help=f"x264 speed preset (default {DEFAULT_PRESET})")
+                   help=f"x264 speed preset (default {DEFAULT_PRESET}: ultrafast when rendering on the CPU, "
+                        "veryfast on a GPU)")
     r.add_argument("--encoder", default="auto", choices=ENCODERS,
                    help="video encoder: auto = NVENC when rendering on a CUDA GPU that has it, else libx264")
     r.add_argument("--precision", default="auto", choices=PRECISIONS,

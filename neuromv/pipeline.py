@@ -22,7 +22,8 @@ from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
 from .render import check_batch_size, frames, panel_frames, panel_grid, pick_device, pick_precision
 from .stems import separate, stem_names
-from .video import DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_output, pick_encoder
+from .video import (DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_crf, check_output, pick_encoder,
+                    pick_preset)
 
 log = logging.getLogger("neuromv")
 
@@ -124,7 +125,9 @@ def render(
     model : render from a network saved with ``save_model`` instead of building or fitting one.
     overwrite : replace an existing ``output``.
     quiet : no progress bars.
-    crf, preset : x264 quality (0-51, lower is better) and speed preset (NVENC: the matching p1-p7 and -cq).
+    crf, preset : x264 quality (0-51, lower is better) and speed preset (NVENC: the matching p1-p7 and -cq);
+        ``preset="auto"``: ultrafast when rendering on the CPU (the encoder leaves the cores to the network),
+        veryfast on a GPU.
     encoder : ``"auto"`` (NVENC when rendering on a CUDA GPU that has it, else libx264), ``"libx264"``,
         ``"h264_nvenc"``.
     precision : the hidden layers' dtype: ``"auto"`` (float32),
@@ -153,6 +156,8 @@ def render(
     torch_device = pick_device(device)
     pick_precision(precision, torch_device)
     video_encoder = pick_encoder(encoder, torch_device.type)
+    video_preset = pick_preset(preset, torch_device.type)
+    check_crf(crf)
     fit_config = FitConfig(steps=steps, lr=lr, motion=motion)
     output = check_output(output if output is not None else audio.with_suffix(".mp4"), overwrite=overwrite,
                           inputs=tuple(Path(p) for p in (audio, image, model) if p is not None))
@@ -226,7 +231,7 @@ def render(
         "start": song.start, "duration": round(seconds, 6), "network": asdict(network.config),
         "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
         "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
-        "precision": precision, "encoder": video_encoder,
+        "precision": precision, "encoder": video_encoder, "preset": video_preset, "crf": crf,
     }
     if stems is not None:
         metadata.update(stems=list(separated.stems), separator=separated.backend, layout=layout, panels=panels)
@@ -241,7 +246,7 @@ def render(
         video_width, video_height = width, height
     track = AudioTrack(song.path, song.start, seconds)
     with VideoWriter(output, video_width, video_height, fps_exact, audio=track, metadata=metadata, crf=crf,
-                     preset=preset, encoder=video_encoder) as writer, \
+                     preset=video_preset, encoder=video_encoder) as writer, \
             tqdm(total=n_frames, desc="rendering", unit="frame", disable=quiet, leave=False) as bar:
         for batch in stream:
             writer.write(batch)
