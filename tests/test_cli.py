@@ -102,6 +102,8 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], int, str]]:
         "output is the input": (["render", g, "-o", g, "-y"], 1, "is also an input"),
         "bad model": (["render", g, "--model", str(junk_image)], 1, "is not a neuromv checkpoint"),
         "unknown device": (["render", g, "--device", "tpu"], 2, "invalid choice: 'tpu'"),
+        "crf 60": (["render", g, "--crf", "60"], 2, "crf=60 must be a whole number from 0 (lossless) to 51"),
+        "unknown preset": (["render", g, "--preset", "warp"], 2, "invalid choice: 'warp'"),
     }
 
 
@@ -109,7 +111,7 @@ CASES = [
     "missing file", "text named mp3", "truncated mp3", "silent audio", "0.1 s of audio", "zero-size image",
     "unreadable image", "missing image", "size 0x0", "size 5x3", "odd size", "size words", "fps 0", "batch size -1",
     "start past end", "negative start", "tiny duration", "zero hidden width", "missing folder", "output is the input",
-    "bad model", "unknown device",
+    "bad model", "unknown device", "crf 60", "unknown preset",
 ]
 
 

@@ -89,6 +89,26 @@ def test_frames_match_direct_forward():
     assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
 
 
+def test_both_cpu_tanh_forms_draw_the_same_frames(monkeypatch):
+    assert cppn.cpu_tanh() in ("tanh", "sigmoid")  # the probe's choice on this CPU
+    net = neuromv.build(neuromv.CPPNConfig(), seed=6)
+    latents = np.random.default_rng(2).uniform(-1, 1, (6, 64)).astype(np.float32)
+    drawn = {}
+    for form in ("tanh", "sigmoid"):
+        monkeypatch.setattr(cppn, "cpu_tanh", lambda form=form: form)
+        drawn[form] = np.concatenate(list(neuromv.frames(net, latents, 40, 24, device="cpu"))).astype(int)
+    assert np.abs(drawn["tanh"] - drawn["sigmoid"]).max() <= 1
+    assert (drawn["tanh"] != drawn["sigmoid"]).mean() < 0.001
+
+
+def test_cpu_tanh_can_be_fixed(monkeypatch):
+    for form in ("tanh", "sigmoid"):
+        monkeypatch.setenv("NEUROMV_CPU_TANH", form)
+        cppn.cpu_tanh.cache_clear()
+        assert cppn.cpu_tanh() == form
+    cppn.cpu_tanh.cache_clear()
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_frames_match_cpu():
