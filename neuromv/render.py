@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from .cppn import CPPN, coordinate_grid
+from .cppn import CPPN, coordinate_grid, cpu_tanh
 from .errors import OptionError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -125,6 +125,8 @@ def _device_frames(model: CPPN, latents: np.ndarray, width: int, height: int, *,
     batch = batch_size or default_batch_size(device, width, height, model.config.hidden)
     pixels = width * height
     coord_term = model.coord_term(coordinate_grid(width, height, device)).to(dtype)  # [P, hidden]
+    if device.type == "cpu":
+        cpu_tanh()  # the probe, here rather than inside the first layer's tanh
     for first in range(0, latents.shape[0], batch):
         z = torch.from_numpy(np.ascontiguousarray(latents[first:first + batch])).to(device)  # [b, latent_dim]
         latent_term = model.latent_term(z).to(dtype)  # [b, hidden]
