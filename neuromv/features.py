@@ -124,7 +124,11 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
     buffer = np.concatenate([buffer, np.zeros(window, dtype=np.float32)])
     analyse(frame_count(total, sample_rate, fps))
     out = np.concatenate(rows) if rows else np.zeros((0, config.latent_dim), np.float32)
-    return (10.0 * np.log10(np.maximum(out, 1e-12))).astype(np.float32)
+    rows.clear()
+    np.maximum(out, 1e-12, out=out)  # in place from here on: an hour of latents is 28 MB a copy
+    np.log10(out, out=out)
+    out *= 10.0
+    return out
 
 
 def normalise(db: np.ndarray) -> np.ndarray:
@@ -134,10 +138,11 @@ def normalise(db: np.ndarray) -> np.ndarray:
     is divided by the overall standard deviation (at least ``MIN_SPREAD_DB``), so a quiet song and a loud one move
     the picture alike while a sustained sound stays calm.
     """
-    db = np.maximum(db, db.max() - DYNAMIC_RANGE_DB)
-    centred = db - db.mean(axis=0, keepdims=True)
-    scale = max(float(centred.std()), MIN_SPREAD_DB)
-    return np.tanh(centred / (2.0 * scale)).astype(np.float32)
+    out = np.maximum(db, db.max() - DYNAMIC_RANGE_DB).astype(np.float32, copy=False)  # the one copy
+    out -= out.mean(axis=0, keepdims=True)
+    scale = max(float(out.std()), MIN_SPREAD_DB)
+    out /= np.float32(2.0 * scale)
+    return np.tanh(out, out=out)
 
 
 def smooth(latents: np.ndarray, fps: Fraction | float | str, release: float) -> np.ndarray:
