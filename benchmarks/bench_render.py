@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import importlib
 import json
-import os
 import platform
 import resource
 import subprocess
@@ -44,6 +43,8 @@ cppn = importlib.import_module("neuromv.cppn")
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"
 IMPLEMENTATIONS = ("ours", "previous", "naive")
+#: The x264 preset of each neuromv implementation (naive uses x264's own default).
+PRESETS = {"ours": "auto", "previous": "veryfast"}
 
 
 def naive_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: int,
@@ -109,15 +110,17 @@ class NaiveWriter:
     def __enter__(self) -> NaiveWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.process.finish() if exc[0] is None else self.process.kill()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            self.process.finish()
+        else:
+            self.process.kill()
 
 
 def writer(impl: str, path: Path, width: int, height: int, audio: neuromv.AudioTrack):
     if impl == "naive":
         return NaiveWriter(path, width, height, audio)
-    preset = "veryfast" if impl == "previous" else "auto"
-    return neuromv.VideoWriter(path, width, height, neuromv.as_fps(30), audio=audio, preset=preset)
+    return neuromv.VideoWriter(path, width, height, neuromv.as_fps(30), audio=audio, preset=PRESETS[impl])
 
 
 def encode_rate(impl: str, frames: np.ndarray, seconds: float, out: Path) -> float:
@@ -154,7 +157,7 @@ def child(spec: dict) -> None:
     else:
         with previous_release() if impl == "previous" else contextlib.nullcontext():
             out = neuromv.render(spec.pop("song"), spec.pop("output"), quiet=True, overwrite=True,
-                                 preset="veryfast" if impl == "previous" else "auto", **spec)
+                                 preset=PRESETS[impl], **spec)
     seconds = time.perf_counter() - start
     frames = neuromv.read_frames(out, size=(16, 16), gray=True).shape[0]
     print(json.dumps({"seconds": seconds, "frames": frames, "rss_mb": peak_rss_mb()}))
