@@ -5,8 +5,9 @@
     python benchmarks/bench_render.py --rss 1 10 60           # peak RSS for 1-, 10- and 60-minute songs
 
 Three implementations, each measured per frame size for render-only, encode-only and end to end (with peak RSS):
-- ours: the current defaults (the faster tanh form for this CPU, ``preset="auto"``);
-- previous: the last release (tanh always as ``2 * sigmoid(2x) - 1``, x264 veryfast);
+- ours: the current defaults (the faster tanh form for this CPU, one render thread per core, ``preset="auto"``);
+- previous: the last release (tanh always as ``2 * sigmoid(2x) - 1``, every op split across the cores, x264
+  veryfast);
 - naive: one frame at a time with the whole [pixels, 3 + 2K + latent_dim] input built per frame and frames converted
   on the host; x264's own default preset (medium), each frame written to FFmpeg from the rendering thread.
 
@@ -38,8 +39,10 @@ import torch
 import neuromv
 from neuromv import ffmpeg, pipeline
 from neuromv.render import pick_device, pick_precision
+from neuromv.video import pick_preset, pick_threads
 
 cppn = importlib.import_module("neuromv.cppn")
+renderer = importlib.import_module("neuromv.render")  # the module (neuromv.render is the function)
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"
 IMPLEMENTATIONS = ("ours", "previous", "naive")
@@ -69,15 +72,20 @@ def naive_frames(model: neuromv.CPPN, latents: np.ndarray, width: int, height: i
 
 
 @contextlib.contextmanager
+def _ops_across_cores(device: torch.device) -> Iterator[None]:
+    yield None  # no render threads: every op split across the cores, batches on the calling thread
+
+
+@contextlib.contextmanager
 def previous_release() -> Iterator[None]:
-    """Run neuromv as its previous release did: tanh always in the sigmoid form (the caller also picks x264
-    veryfast)."""
-    saved = cppn.cpu_tanh
-    cppn.cpu_tanh = lambda: "sigmoid"
+    """Run neuromv as its previous release did: tanh always in the sigmoid form and every op split across the cores
+    (the caller also picks x264 veryfast with x264's own threads)."""
+    saved = cppn.cpu_tanh, renderer._workers
+    cppn.cpu_tanh, renderer._workers = (lambda: "sigmoid"), _ops_across_cores
     try:
         yield
     finally:
-        cppn.cpu_tanh = saved
+        cppn.cpu_tanh, renderer._workers = saved
 
 
 def render_rate(impl: str, model: neuromv.CPPN, latents: np.ndarray, width: int, height: int,
@@ -117,18 +125,21 @@ class NaiveWriter:
             self.process.kill()
 
 
-def writer(impl: str, path: Path, width: int, height: int, audio: neuromv.AudioTrack):
+def writer(impl: str, path: Path, width: int, height: int, audio: neuromv.AudioTrack, device: torch.device):
+    """The implementation's writer, set up as ``render()`` sets it up for frames rendered on ``device``."""
     if impl == "naive":
         return NaiveWriter(path, width, height, audio)
-    return neuromv.VideoWriter(path, width, height, neuromv.as_fps(30), audio=audio, preset=PRESETS[impl])
+    preset = PRESETS[impl]
+    return neuromv.VideoWriter(path, width, height, neuromv.as_fps(30), audio=audio,
+                               preset=pick_preset(preset, device.type), threads=pick_threads(preset, device.type))
 
 
-def encode_rate(impl: str, frames: np.ndarray, seconds: float, out: Path) -> float:
+def encode_rate(impl: str, frames: np.ndarray, seconds: float, out: Path, device: torch.device) -> float:
     """Frames/s of a writer alone, with the audio: prepared frames cycled for ``seconds``."""
     _, height, width, _ = frames.shape
     count = round(seconds * 30)
     start = time.perf_counter()
-    with writer(impl, out, width, height, neuromv.AudioTrack(SONG, 0.0, min(seconds, 30.0))) as w:
+    with writer(impl, out, width, height, neuromv.AudioTrack(SONG, 0.0, min(seconds, 30.0)), device) as w:
         for first in range(0, count, 8):
             at = first % len(frames)
             w.write(frames[at:at + min(8, count - first, len(frames) - at)])
@@ -220,7 +231,8 @@ def speed(sizes: list[str], device: torch.device, e2e_scale: float, repeats: int
                 naive, tries = impl == "naive", repeats if impl == "ours" else 1  # best of `tries`: a shared machine
                 render = max(render_rate(impl, net, latents[:max(4, budget // 8) if naive else budget], width, height,
                                          device) for _ in range(tries))
-                encode = max(encode_rate(impl, clip, min(20.0, max(4.0, budget / 15)), Path(tmp) / "encode.mp4")
+                encode = max(encode_rate(impl, clip, min(20.0, max(4.0, budget / 15)), Path(tmp) / "encode.mp4",
+                                         device)
                              for _ in range(tries))
                 seconds = max(1.0, e2e_seconds / 8) if naive else e2e_seconds  # naive: a shorter stretch
                 e2e = max((measure({"impl": impl, "song": str(song), "output": str(Path(tmp) / "e2e.mp4"),

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--duration", type=float, help="length of the excerpt in seconds (default: to the end)")
     r.add_argument("--device", default="auto", choices=DEVICES, help="where to run the network (default auto)")
     r.add_argument("--batch-size", type=int, help="frames per batch (default: chosen for the device)")
+    r.add_argument("--threads", type=int, help="CPU threads for rendering, fitting and Demucs (default: one per core); "
+                                               "give each of several renders at once its share")
     r.add_argument("--hidden", type=int, help="hidden-layer width (default 32)")
     r.add_argument("--latent-dim", type=int, help="mel bins = latent size (default 64)")
     r.add_argument("--steps", type=int, default=FitConfig.steps,

@@ -86,12 +86,16 @@ class CPPN(nn.Module):
         """[B, latent_dim] -> [B, hidden]: the latent's part of the first layer."""
         return self.latent(z * self.latent_gain)
 
-    def head(self, first: torch.Tensor) -> torch.Tensor:
+    def head(self, first: torch.Tensor, spare: torch.Tensor | None = None) -> torch.Tensor:
         """[..., hidden] first-layer pre-activations -> [..., 3] RGB in (0, 1). Overwrites ``first`` when no
-        gradient is needed."""
+        gradient is needed; with ``spare`` (a [rows, hidden] buffer) too, the hidden layers alternate between the two
+        and allocate nothing."""
         h = _tanh(first.reshape(-1, first.shape[-1]))  # [rows, hidden]
-        for layer in self.hidden:  # addmm + tanh in place: one buffer per layer
-            h = _tanh(torch.addmm(layer.bias, h, layer.weight.t()))
+        for layer in self.hidden:  # addmm + tanh in place
+            if spare is None:
+                h = _tanh(torch.addmm(layer.bias, h, layer.weight.t()))
+            else:
+                h, spare = _tanh(torch.addmm(layer.bias, h, layer.weight.t(), out=spare)), h
         rgb = torch.addmm(self.out.bias, h, self.out.weight.t()).sigmoid_()  # [rows, 3]
         return rgb.reshape(*first.shape[:-1], 3)
 

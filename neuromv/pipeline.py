@@ -6,6 +6,7 @@ MP4 with the song's audio.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Sequence
@@ -20,10 +21,11 @@ from .audio import Audio, as_fps, frame_count, open_audio
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
-from .render import check_batch_size, frames, panel_frames, panel_grid, pick_device, pick_precision
+from .render import (check_batch_size, check_threads, cpu_threads, frames, panel_frames, panel_grid, pick_device,
+                     pick_precision)
 from .stems import separate, stem_names
 from .video import (DEFAULT_CRF, DEFAULT_PRESET, AudioTrack, VideoWriter, check_crf, check_output, pick_encoder,
-                    pick_preset)
+                    pick_preset, pick_threads)
 
 log = logging.getLogger("neuromv")
 
@@ -78,6 +80,7 @@ def render(
     duration: float | None = None,
     device: str | None = "auto",
     batch_size: int | None = None,
+    threads: int | None = None,
     hidden: int | None = None,
     latent_dim: int | None = None,
     steps: int = FitConfig.steps,
@@ -116,6 +119,8 @@ def render(
     start, duration : the excerpt to render, in seconds (default: the whole song).
     device : ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
     batch_size : frames per batch (default: chosen for the device).
+    threads : CPU threads for rendering, fitting and Demucs (default: torch's, one per core); give each of several
+        renders running at once its share of the cores.
     hidden : hidden-layer width (default 32, or the saved model's).
     latent_dim : mel bins = latent size (default 64, or the saved model's).
     steps, lr : Adam steps and peak learning rate for fitting to ``image``.
@@ -153,6 +158,7 @@ def render(
         raise OptionError(f"seed={seed!r} must be a whole number >= 0")
     frame_size = parse_size(size) if size is not None else None
     check_batch_size(batch_size)
+    check_threads(threads)
     torch_device = pick_device(device)
     pick_precision(precision, torch_device)
     video_encoder = pick_encoder(encoder, torch_device.type)
@@ -173,85 +179,88 @@ def render(
         if panels not in ("shared", "own"):
             raise OptionError(f"panels={panels!r} is not one of ['shared', 'own']")
 
-    cover = load_image(image) if image is not None else None
-    if model is not None:
-        network, meta = cppn.load(model)
-        for name, wanted in (("latent_dim", latent_dim), ("hidden", hidden)):
-            if wanted is not None and wanted != getattr(network.config, name):
-                raise OptionError(f"{name}={wanted} does not match the saved model {str(model)!r} "
-                                  f"({name}={getattr(network.config, name)}); leave it out")
-        aspect = meta.get("aspect")
-    else:
-        defaults = cppn.CPPNConfig()
-        config = cppn.CPPNConfig(latent_dim=defaults.latent_dim if latent_dim is None else latent_dim,
-                                 hidden=defaults.hidden if hidden is None else hidden)
-        network = cppn.build(config, seed)
-        aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
-    width, height = frame_size or size_for_aspect(aspect or 1.0)
+    with cpu_threads(threads):  # every slow stage below
+        cover = load_image(image) if image is not None else None
+        if model is not None:
+            network, meta = cppn.load(model)
+            for name, wanted in (("latent_dim", latent_dim), ("hidden", hidden)):
+                if wanted is not None and wanted != getattr(network.config, name):
+                    raise OptionError(f"{name}={wanted} does not match the saved model {str(model)!r} "
+                                      f"({name}={getattr(network.config, name)}); leave it out")
+            aspect = meta.get("aspect")
+        else:
+            defaults = cppn.CPPNConfig()
+            config = cppn.CPPNConfig(latent_dim=defaults.latent_dim if latent_dim is None else latent_dim,
+                                     hidden=defaults.hidden if hidden is None else hidden)
+            network = cppn.build(config, seed)
+            aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
+        width, height = frame_size or size_for_aspect(aspect or 1.0)
 
-    song = open_audio(audio, start=start, duration=duration)  # decoded once, block by block
-    latents = mel_latents(song, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
-    seconds = song.n_samples / song.sample_rate
-    n_frames = frame_count(song.n_samples, song.sample_rate, fps_exact)
-    assert latents.shape[0] == n_frames
+        song = open_audio(audio, start=start, duration=duration)  # decoded once, block by block
+        latents = mel_latents(song, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
+        seconds = song.n_samples / song.sample_rate
+        n_frames = frame_count(song.n_samples, song.sample_rate, fps_exact)
+        assert latents.shape[0] == n_frames
 
-    panel_latents: list[np.ndarray] = []
-    if stems is not None:
-        separated = separate(audio, stems=stems, separator=separator, start=start, duration=duration,
-                             device=str(torch_device), cache=cache, cache_dir=cache_dir,
-                             spleeter_python_path=None if spleeter_python is None else str(spleeter_python),
-                             spleeter_config=spleeter_config, demucs_model=demucs_model, demucs_repo=demucs_repo,
-                             progress=not quiet)
-        log.info("stems by %s%s: %s", separated.backend, " (from the cache)" if separated.cached else "",
-                 ", ".join(separated.stems))
-        for samples in separated.stems.values():
-            stem = Audio(samples, separated.sample_rate, audio, song.start)
-            stem_latents = mel_latents(stem, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
-            panel_latents.append(_match_rows(stem_latents, n_frames))
+        panel_latents: list[np.ndarray] = []
+        if stems is not None:
+            separated = separate(audio, stems=stems, separator=separator, start=start, duration=duration,
+                                 device=str(torch_device), cache=cache, cache_dir=cache_dir,
+                                 spleeter_python_path=None if spleeter_python is None else str(spleeter_python),
+                                 spleeter_config=spleeter_config, demucs_model=demucs_model, demucs_repo=demucs_repo,
+                                 progress=not quiet)
+            log.info("stems by %s%s: %s", separated.backend, " (from the cache)" if separated.cached else "",
+                     ", ".join(separated.stems))
+            for samples in separated.stems.values():
+                stem = Audio(samples, separated.sample_rate, audio, song.start)
+                stem_latents = mel_latents(stem, fps_exact, LatentConfig(latent_dim=network.config.latent_dim))
+                panel_latents.append(_match_rows(stem_latents, n_frames))
 
-    fitting = cover is not None and fit_config.steps > 0
-    if fitting and (stems is None or panels == "shared"):
-        fit(network, cover, np.concatenate([latents, *panel_latents]), config=fit_config, seed=seed,
-            device=torch_device, progress=not quiet)
-    if save_model is not None:
-        cppn.save(network, save_model, aspect=aspect, neuromv=__version__)
-    networks: list[cppn.CPPN] = []
-    for index in range(len(panel_latents)):
-        if panels == "shared":
-            networks.append(network)
-            continue
-        own = cppn.build(network.config, seed + index)
-        if fitting:
-            fit(own, cover, panel_latents[index], config=fit_config, seed=seed + index, device=torch_device,
-                progress=not quiet)
-        networks.append(own)
+        fitting = cover is not None and fit_config.steps > 0
+        if fitting and (stems is None or panels == "shared"):
+            fit(network, cover, np.concatenate([latents, *panel_latents]), config=fit_config, seed=seed,
+                device=torch_device, progress=not quiet)
+        if save_model is not None:
+            cppn.save(network, save_model, aspect=aspect, neuromv=__version__)
+        networks: list[cppn.CPPN] = []
+        for index in range(len(panel_latents)):
+            if panels == "shared":
+                networks.append(network)
+                continue
+            own = cppn.build(network.config, seed + index)
+            if fitting:
+                fit(own, cover, panel_latents[index], config=fit_config, seed=seed + index, device=torch_device,
+                    progress=not quiet)
+            networks.append(own)
 
-    metadata = {
-        "neuromv": __version__, "seed": seed, "fps": str(fps_exact), "size": f"{width}x{height}",
-        "start": song.start, "duration": round(seconds, 6), "network": asdict(network.config),
-        "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
-        "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
-        "precision": precision, "encoder": video_encoder, "preset": video_preset, "crf": crf,
-    }
-    if stems is not None:
-        metadata.update(stems=list(separated.stems), separator=separated.backend, layout=layout, panels=panels)
-        columns, rows = panel_grid(stems, layout)
-        stream = panel_frames(list(zip(networks, panel_latents)), width, height, layout=layout,
-                              labels=list(separated.stems) if labels else None, device=torch_device,
-                              batch_size=batch_size, precision=precision)
-        video_width, video_height = columns * width, rows * height
-    else:
-        stream = frames(network, latents, width, height, device=torch_device, batch_size=batch_size,
-                        precision=precision)
-        video_width, video_height = width, height
-    track = AudioTrack(song.path, song.start, seconds)
-    with VideoWriter(output, video_width, video_height, fps_exact, audio=track, metadata=metadata, crf=crf,
-                     preset=video_preset, encoder=video_encoder) as writer, \
-            tqdm(total=n_frames, desc="rendering", unit="frame", disable=quiet, leave=False) as bar:
-        for batch in stream:
-            writer.write(batch)
-            bar.update(batch.shape[0])
-    return output
+        metadata = {
+            "neuromv": __version__, "seed": seed, "fps": str(fps_exact), "size": f"{width}x{height}",
+            "start": song.start, "duration": round(seconds, 6), "network": asdict(network.config),
+            "image": Path(image).name if image is not None else None, "steps": steps if image is not None else 0,
+            "lr": lr, "motion": motion, "model": Path(model).name if model is not None else None,
+            "precision": precision, "encoder": video_encoder, "preset": video_preset, "crf": crf,
+        }
+        if stems is not None:
+            metadata.update(stems=list(separated.stems), separator=separated.backend, layout=layout, panels=panels)
+            columns, rows = panel_grid(stems, layout)
+            stream = panel_frames(list(zip(networks, panel_latents)), width, height, layout=layout,
+                                  labels=list(separated.stems) if labels else None, device=torch_device,
+                                  batch_size=batch_size, precision=precision)
+            video_width, video_height = columns * width, rows * height
+        else:
+            stream = frames(network, latents, width, height, device=torch_device, batch_size=batch_size,
+                            precision=precision)
+            video_width, video_height = width, height
+        track = AudioTrack(song.path, song.start, seconds)
+        with contextlib.closing(stream), \
+                VideoWriter(output, video_width, video_height, fps_exact, audio=track, metadata=metadata, crf=crf,
+                            preset=video_preset, encoder=video_encoder,
+                            threads=pick_threads(preset, torch_device.type)) as writer, \
+                tqdm(total=n_frames, desc="rendering", unit="frame", disable=quiet, leave=False) as bar:
+            for batch in stream:
+                writer.write(batch)
+                bar.update(batch.shape[0])
+        return output
 
 
 def _match_rows(latents: np.ndarray, frames: int) -> np.ndarray:

@@ -44,7 +44,7 @@ def test_cli_help_and_version(capsys):
     text = capsys.readouterr().out
     assert done.value.code == 0
     for option in ("--output", "--image", "--size", "--fps", "--seed", "--start", "--duration", "--device",
-                   "--batch-size", "--hidden", "--latent-dim", "--steps", "--save-model", "--model", "--overwrite",
+                   "--batch-size", "--threads", "--hidden", "--latent-dim", "--steps", "--save-model", "--model", "--overwrite",
                    "--quiet"):
         assert option in text
 
@@ -94,6 +94,7 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], int, str]]:
         "size words": (["render", g, "--size", "big"], 2, "size='big' must be WIDTHxHEIGHT"),
         "fps 0": (["render", g, "--fps", "0"], 2, "fps=0 must be a positive number"),
         "batch size -1": (["render", g, "--batch-size", "-1"], 2, "batch_size=-1 must be a whole number"),
+        "threads 0": (["render", g, "--threads", "0"], 2, "threads=0 must be a whole number of CPU threads from 1"),
         "start past end": (["render", g, "--start", "99"], 1, "start=99 s is past the end"),
         "negative start": (["render", g, "--start", "-3"], 2, "start=-3.0 must be a number of seconds >= 0"),
         "tiny duration": (["render", g, "--duration", "0.1"], 2, "duration=0.1 must be a number of seconds >= 0.5"),
@@ -110,7 +111,7 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], int, str]]:
 CASES = [
     "missing file", "text named mp3", "truncated mp3", "silent audio", "0.1 s of audio", "zero-size image",
     "unreadable image", "missing image", "size 0x0", "size 5x3", "odd size", "size words", "fps 0", "batch size -1",
-    "start past end", "negative start", "tiny duration", "zero hidden width", "missing folder", "output is the input",
+    "threads 0", "start past end", "negative start", "tiny duration", "zero hidden width", "missing folder", "output is the input",
     "bad model", "unknown device", "crf 60", "unknown preset",
 ]
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
 
 import neuromv
 from neuromv import cppn
+
+render = importlib.import_module("neuromv.render")  # the module (neuromv.render is the function)
 
 
 def test_forward_shapes_and_range():
@@ -87,6 +91,37 @@ def test_frames_match_direct_forward():
         direct = net(neuromv.coordinate_grid(10, 6), torch.from_numpy(latents)).reshape(5, 6, 10, 3)
     expected = np.floor(direct.numpy() * 255 + 0.5).astype(np.uint8)
     assert np.abs(np.concatenate(batches).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_render_threads_draw_the_same_frames_in_order(threads):
+    """Batches drawn by 1, 2 or 3 render threads come out in order and equal one another (each op runs on one
+    thread either way); torch's thread count is back as it was once the frames are out."""
+    net = neuromv.build(neuromv.CPPNConfig(), seed=7)
+    latents = np.random.default_rng(3).uniform(-1, 1, (23, 64)).astype(np.float32)
+    before = torch.get_num_threads()
+    with render.cpu_threads(1):
+        reference = np.concatenate(list(neuromv.frames(net, latents, 48, 32, batch_size=3)))
+    with render.cpu_threads(threads):
+        batches = list(neuromv.frames(net, latents, 48, 32, batch_size=3))
+        assert torch.get_num_threads() == threads
+    assert [b.shape[0] for b in batches] == [3] * 7 + [2]
+    assert np.array_equal(np.concatenate(batches), reference)
+    assert torch.get_num_threads() == before
+
+
+def test_abandoned_frames_give_the_threads_back():
+    net = neuromv.build(neuromv.CPPNConfig(), seed=7)
+    latents = np.zeros((40, 64), np.float32)
+    before = torch.get_num_threads()
+    stream = neuromv.frames(net, latents, 32, 32, batch_size=2)
+    next(stream)
+    assert torch.get_num_threads() == 1  # the render threads run single-threaded ops
+    stream.close()
+    assert torch.get_num_threads() == before
+    with pytest.raises(neuromv.OptionError, match=r"threads=0 must be a whole number of CPU threads from 1 to"):
+        with render.cpu_threads(0):
+            pass
 
 
 def test_both_cpu_tanh_forms_draw_the_same_frames(monkeypatch):

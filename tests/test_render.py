@@ -33,13 +33,15 @@ def test_frame_count_and_av_duration(tmp_path, fps, no_ffmpeg_left):
     assert (info.codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
     assert info.metadata["fps"] == str(fps) and info.metadata["neuromv"] == neuromv.__version__
     assert (info.metadata["preset"], info.metadata["crf"]) == ("ultrafast", 18)  # preset auto, rendered on the CPU
+    assert b" threads=1 " in out.read_bytes()  # x264's own settings record: one encoder thread beside a CPU render
 
 
 def test_auto_preset_follows_the_render_device():
-    from neuromv.video import pick_preset
+    from neuromv.video import pick_preset, pick_threads
 
     assert pick_preset("auto", "cpu") == "ultrafast" and pick_preset(None, "cuda") == "veryfast"
     assert pick_preset("slow", "cpu") == "slow"
+    assert (pick_threads("auto", "cpu"), pick_threads(None, "cuda"), pick_threads("ultrafast", "cpu")) == (1, 0, 0)
     with pytest.raises(neuromv.OptionError, match=r"preset='warp' is not one of \['auto', 'ultrafast'"):
         pick_preset("warp")
 
@@ -110,9 +112,10 @@ def test_visual_change_peaks_on_beats(tmp_path):
 
 
 def test_same_seed_same_frames(tmp_path):
+    """The same seed draws the same video, on any number of CPU threads."""
     song = write_wav(tmp_path / "s.wav", beat_track(2.0)[0])
     a = neuromv.read_frames(neuromv.render(song, tmp_path / "a.mp4", seed=5, **TINY))
-    b = neuromv.read_frames(neuromv.render(song, tmp_path / "b.mp4", seed=5, **TINY))
+    b = neuromv.read_frames(neuromv.render(song, tmp_path / "b.mp4", seed=5, threads=1, **TINY))  # one thread
     c = neuromv.read_frames(neuromv.render(song, tmp_path / "c.mp4", seed=6, **TINY))
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
