@@ -14,8 +14,8 @@ Three implementations, each measured per frame size for render-only, encode-only
 Render-only renders random latents; encode-only cycles 60 rendered frames of the song through the writer with the
 audio; end to end is a fresh process rendering the example song, looped to the excerpt's length (decode, latents,
 render, encode, mux; no fitting). The overlap column is end to end / min(render-only, encode-only): 1.0 means the
-slower stage alone sets the pace. On a shared machine timings wander by 10-20 %: each figure of ours is the best of
-``--repeats`` runs (the others run once).
+slower stage alone sets the pace. On a shared machine timings wander by 10-30 % for tens of seconds at a time: each figure of ours is the
+best of ``--repeats`` runs, the three stages taking turns (the others run once).
 """
 
 from __future__ import annotations
@@ -229,15 +229,15 @@ def speed(sizes: list[str], device: torch.device, e2e_scale: float, repeats: int
             result = {}
             for impl in IMPLEMENTATIONS:
                 naive, tries = impl == "naive", repeats if impl == "ours" else 1  # best of `tries`: a shared machine
-                render = max(render_rate(impl, net, latents[:max(4, budget // 8) if naive else budget], width, height,
-                                         device) for _ in range(tries))
-                encode = max(encode_rate(impl, clip, min(20.0, max(4.0, budget / 15)), Path(tmp) / "encode.mp4",
-                                         device)
-                             for _ in range(tries))
                 seconds = max(1.0, e2e_seconds / 8) if naive else e2e_seconds  # naive: a shorter stretch
-                e2e = max((measure({"impl": impl, "song": str(song), "output": str(Path(tmp) / "e2e.mp4"),
-                                    "size": size, "duration": seconds, "device": str(device)}) for _ in range(tries)),
-                          key=lambda run: run["frames"] / run["seconds"])
+                runs = [(render_rate(impl, net, latents[:max(4, budget // 8) if naive else budget], width, height,
+                                     device),
+                         encode_rate(impl, clip, min(20.0, max(4.0, budget / 15)), Path(tmp) / "encode.mp4", device),
+                         measure({"impl": impl, "song": str(song), "output": str(Path(tmp) / "e2e.mp4"), "size": size,
+                                  "duration": seconds, "device": str(device)}))
+                        for _ in range(tries)]  # the stages take turns, so a slow spell of the machine hits each
+                render, encode = max(run[0] for run in runs), max(run[1] for run in runs)
+                e2e = max((run[2] for run in runs), key=lambda run: run["frames"] / run["seconds"])
                 result[impl] = {"render": render, "encode": encode, "e2e": e2e["frames"] / e2e["seconds"],
                                 "seconds": e2e["seconds"], "frames": e2e["frames"], "rss": e2e["rss_mb"]}
                 print(f"  {size} {impl}: {json.dumps(result[impl])}", file=sys.stderr, flush=True)

@@ -116,6 +116,8 @@ def _tanh(x: torch.Tensor) -> torch.Tensor:
 
 #: How much faster the sigmoid form must be before the CPU uses it, so that a close call cannot flip between runs.
 SIGMOID_MARGIN = 0.75
+#: Rounds of the tanh probe (each times both forms once).
+PROBE_ROUNDS = 7
 
 
 @functools.lru_cache(maxsize=None)
@@ -125,6 +127,11 @@ def cpu_tanh() -> Literal["tanh", "sigmoid"]:
     Measured: ``2 * sigmoid(2x) - 1`` was 4x faster than ``torch.tanh`` on a 2-core AMD EPYC, and ``torch.tanh`` 2x
     faster on a 2-core Intel Xeon (both AVX-512, torch 2.13). ``tanh`` unless the sigmoid form takes at most
     :data:`SIGMOID_MARGIN` of its time. ``NEUROMV_CPU_TANH=tanh|sigmoid`` fixes the choice.
+
+    Timed on one thread, as the render threads run it (a single thread is not held up at barriers by whatever else
+    runs), the two forms alternating over :data:`PROBE_ROUNDS` rounds, so that a passing disturbance slows both: on
+    two cores, another library's threads still spinning after its own work once slowed every op 100x for 70 ms,
+    and the slower form was taken when the forms were timed one after the other.
     """
     forced = os.environ.get("NEUROMV_CPU_TANH")
     if forced in ("tanh", "sigmoid"):
@@ -133,16 +140,20 @@ def cpu_tanh() -> Literal["tanh", "sigmoid"]:
     work = torch.empty_like(block)
     forms = {"tanh": lambda: work.copy_(block).tanh_(),
              "sigmoid": lambda: torch.sigmoid_(work.copy_(block).mul_(2.0)).mul_(2.0).sub_(1.0)}
-    best = {}
-    with torch.inference_mode():
-        for name, form in forms.items():
-            form()  # warm-up
-            times = []
-            for _ in range(5):
-                start = time.perf_counter()
-                form()
-                times.append(time.perf_counter() - start)
-            best[name] = min(times)
+    best = dict.fromkeys(forms, math.inf)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            for form in forms.values():
+                form()  # warm-up
+            for _ in range(PROBE_ROUNDS):
+                for name, form in forms.items():
+                    start = time.perf_counter()
+                    form()
+                    best[name] = min(best[name], time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
     return "sigmoid" if best["sigmoid"] <= SIGMOID_MARGIN * best["tanh"] else "tanh"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import torch
 
 from .audio import Audio, AudioStream, as_fps, frame_count
 from .errors import OptionError
@@ -84,7 +85,9 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
     half = window // 2
     fmax = min(config.fmax or 16000.0, sample_rate / 2.0)
     fmin = min(config.fmin, fmax / 2.0)
-    basis = mel_filterbank(sample_rate, window, config.latent_dim, fmin, fmax).T.copy()  # [bins, latent_dim]
+    # [bins, latent_dim], applied by torch rather than numpy: OpenBLAS's threads spin for a while after each product,
+    # and on a 2-core machine they starved the renderer's threads that came next (12 ms per op for ~70 ms).
+    basis = torch.from_numpy(mel_filterbank(sample_rate, window, config.latent_dim, fmin, fmax).T.copy())
     hann = np.hanning(window + 2)[1:-1].astype(np.float32)
     offsets = np.arange(window)
     step = max(1, min(BLOCK_FRAMES, 4_000_000 // window))  # frames per FFT batch: bounded memory at any fps
@@ -105,7 +108,7 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
             starts = window_start(index) - buffer_start  # [block]
             segment = buffer[starts[:, None] + offsets[None, :]] * hann  # [block, window]
             power = np.abs(np.fft.rfft(segment, axis=1)) ** 2  # [block, window // 2 + 1]
-            rows.append(power.astype(np.float32) @ basis)  # [block, latent_dim]
+            rows.append(torch.from_numpy(power.astype(np.float32)).mm(basis).numpy())  # [block, latent_dim]
         done = max(done, upto)
 
     blocks = [samples] if isinstance(samples, np.ndarray) else samples

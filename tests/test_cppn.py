@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -134,6 +137,27 @@ def test_both_cpu_tanh_forms_draw_the_same_frames(monkeypatch):
         drawn[form] = np.concatenate(list(neuromv.frames(net, latents, 40, 24, device="cpu"))).astype(int)
     assert np.abs(drawn["tanh"] - drawn["sigmoid"]).max() <= 1
     assert (drawn["tanh"] != drawn["sigmoid"]).mean() < 0.001
+
+
+PROBE_SCRIPT = """
+import sys, numpy as np
+from neuromv import cppn
+if sys.argv[1] == "after-numpy":  # OpenBLAS's threads spin on every core for a while after a product
+    rng = np.random.default_rng(0)
+    power, basis = rng.random((512, 1471), np.float32), rng.random((1471, 64), np.float32)  # a mel analysis's shapes
+    for _ in range(4):
+        power @ basis
+print(cppn.cpu_tanh())
+"""
+
+
+def test_cpu_tanh_probe_is_not_fooled_by_busy_cores():
+    """The probe picks the same form in a fresh process whether or not numpy's BLAS has just run (timing one form after
+    the other, it took the 2x slower form in 2 of 3 renders whose mel analysis still used numpy's BLAS)."""
+    picks = {subprocess.run([sys.executable, "-c", PROBE_SCRIPT, when], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "NEUROMV_CPU_TANH": ""}).stdout.strip()
+             for when in ("quiet", "after-numpy") * 3}
+    assert len(picks) == 1 and picks <= {"tanh", "sigmoid"}
 
 
 def test_cpu_tanh_can_be_fixed(monkeypatch):
