@@ -14,8 +14,8 @@ Three implementations, each measured per frame size for render-only, encode-only
 Render-only renders random latents; encode-only cycles 60 rendered frames of the song through the writer with the
 audio; end to end is a fresh process rendering the example song, looped to the excerpt's length (decode, latents,
 render, encode, mux; no fitting). The overlap column is end to end / min(render-only, encode-only): 1.0 means the
-slower stage alone sets the pace. On a shared machine timings wander by 10-30 % for tens of seconds at a time: each figure of ours is the
-best of ``--repeats`` runs, the three stages taking turns (the others run once).
+slower stage alone sets the pace. On a shared machine timings wander by 10-30 % for tens of seconds at a time: each
+figure of ours is the best of ``--repeats`` runs, the three stages taking turns (the others run once).
 """
 
 from __future__ import annotations

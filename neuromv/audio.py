@@ -73,7 +73,19 @@ class Audio:
 
     def mono(self) -> np.ndarray:
         """float32 [n]: the channels averaged."""
-        return self.samples.mean(axis=0, dtype=np.float32) if self.samples.shape[0] > 1 else self.samples[0]
+        return to_mono(self.samples)
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """float32 [n]: the channels of ``samples`` [channels, n] averaged, added row by row (decoded blocks are
+    interleaved, and ``mean(axis=0)`` over them was 8x slower: 33 ms a minute of stereo)."""
+    if samples.shape[0] == 1:
+        return samples[0]
+    out = samples[0].astype(np.float32)  # a copy
+    for channel in samples[1:]:
+        out += channel
+    out *= np.float32(1.0 / samples.shape[0])
+    return out
 
 
 class AudioStream:

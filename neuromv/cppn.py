@@ -80,7 +80,11 @@ class CPPN(nn.Module):
         goes ``chunk`` pixels at a time, so the [P, 3 + 2K] features never exist whole (2 GB at 1080p)."""
         if coords.shape[0] <= chunk or (torch.is_grad_enabled() and self.coords.weight.requires_grad):
             return self.coords(self.coord_features(coords))
-        return torch.cat([self.coords(self.coord_features(part)) for part in coords.split(chunk)])
+        out = coords.new_empty((coords.shape[0], self.config.hidden))
+        for start in range(0, coords.shape[0], chunk):
+            torch.addmm(self.coords.bias, self.coord_features(coords[start:start + chunk]), self.coords.weight.t(),
+                        out=out[start:start + chunk])
+        return out
 
     def latent_term(self, z: torch.Tensor) -> torch.Tensor:
         """[B, latent_dim] -> [B, hidden]: the latent's part of the first layer."""

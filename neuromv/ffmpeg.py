@@ -154,14 +154,12 @@ class Process:
                 self.popen.stdin.close()
         except (BrokenPipeError, OSError):
             pass
-        try:
-            code = self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        self._drain.join(timeout)  # FFmpeg's stderr ends when it exits (Popen.wait(timeout) would poll in sleeps)
+        if self._drain.is_alive():
             self.kill()
-            raise FFmpegError(f"FFmpeg did not finish {self.what} within {timeout:.0f} s") from None
-        if code != 0:
+            raise FFmpegError(f"FFmpeg did not finish {self.what} within {timeout:.0f} s")
+        if self.popen.wait() != 0:
             raise self.error()
-        self._drain.join(timeout=5)
 
     def kill(self) -> None:
         """Stop FFmpeg now (idempotent) and reap it, so no process is left behind."""
