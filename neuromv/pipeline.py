@@ -118,7 +118,7 @@ def render(
     seed : seeds the network's initial weights and the fitting.
     start, duration : the excerpt to render, in seconds (default: the whole song).
     device : ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` or ``"mps"``.
-    batch_size : frames per batch (default: chosen for the device).
+    batch_size : frames per batch (default: chosen for the device; on a CPU the last few are smaller).
     threads : CPU threads for rendering, fitting and Demucs (default: torch's, one per core); give each of several
         renders running at once its share of the cores.
     hidden : hidden-layer width (default 32, or the saved model's).

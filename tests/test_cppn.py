@@ -89,7 +89,7 @@ def test_frames_match_direct_forward():
     net = neuromv.build(neuromv.CPPNConfig(latent_dim=4, hidden=8), seed=4)
     latents = np.random.default_rng(0).uniform(-1, 1, (5, 4)).astype(np.float32)
     batches = list(neuromv.frames(net, latents, 10, 6, device="cpu", batch_size=2))
-    assert [b.shape for b in batches] == [(2, 6, 10, 3), (2, 6, 10, 3), (1, 6, 10, 3)]
+    assert all(b.shape[0] <= 2 and b.shape[1:] == (6, 10, 3) for b in batches)
     with torch.no_grad():
         direct = net(neuromv.coordinate_grid(10, 6), torch.from_numpy(latents)).reshape(5, 6, 10, 3)
     expected = np.floor(direct.numpy() * 255 + 0.5).astype(np.uint8)
@@ -108,7 +108,8 @@ def test_render_threads_draw_the_same_frames_in_order(threads):
     with render.cpu_threads(threads):
         batches = list(neuromv.frames(net, latents, 48, 32, batch_size=3))
         assert torch.get_num_threads() == threads
-    assert [b.shape[0] for b in batches] == [3] * 7 + [2]
+    sizes = [b.shape[0] for b in batches]
+    assert sum(sizes) == 23 and max(sizes) == 3  # the last ones smaller with 2 and 3 threads, to end together
     assert np.array_equal(np.concatenate(batches), reference)
     assert torch.get_num_threads() == before
 
