@@ -16,6 +16,7 @@ import torch
 
 from .audio import Audio, AudioStream, as_fps, frame_count, to_mono
 from .errors import OptionError
+from .heap import bound_heap
 
 #: Floor of the log-mel range below the song's loudest bin, in dB.
 DYNAMIC_RANGE_DB = 80.0
@@ -81,15 +82,17 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
     ``frames == ceil(n * fps / sample_rate)``; the result is the same (to float rounding) however the samples are split into blocks.
     """
     fps = as_fps(fps)
+    bound_heap()
     window = max(16, round(2 * sample_rate / fps))
     half = window // 2
     fmax = min(config.fmax or 16000.0, sample_rate / 2.0)
     fmin = min(config.fmin, fmax / 2.0)
-    # The spectra in torch rather than numpy: its FFT was 5x faster (16 against 3 ms a block), and OpenBLAS's threads
-    # spin for a while after each product: on a 2-core machine they starved the renderer that came next (12 ms per op
-    # for ~70 ms).
+    # [bins, latent_dim], applied by torch rather than numpy: OpenBLAS's threads spin for a while after each product,
+    # and on a 2-core machine they starved the renderer's threads that came next (12 ms per op for ~70 ms). The FFT
+    # stays numpy's: torch's was 5x faster but kept 130 MB more by a 10-minute song (per-thread MKL workspaces), numpy's
+    # 38 MB.
     basis = torch.from_numpy(mel_filterbank(sample_rate, window, config.latent_dim, fmin, fmax).T.copy())
-    hann = torch.from_numpy(np.hanning(window + 2)[1:-1].astype(np.float32))
+    hann = np.hanning(window + 2)[1:-1].astype(np.float32)
     offsets = np.arange(window)
     step = max(1, min(BLOCK_FRAMES, 4_000_000 // window))  # frames per FFT batch: bounded memory at any fps
 
@@ -107,9 +110,9 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
         for first in range(done, upto, step):
             index = np.arange(first, min(first + step, upto))
             starts = window_start(index) - buffer_start  # [block]
-            segment = torch.from_numpy(buffer[starts[:, None] + offsets[None, :]]).mul_(hann)  # [block, window]
-            power = torch.fft.rfft(segment, dim=1).abs().square_()  # [block, window // 2 + 1]
-            rows.append(power.mm(basis).numpy())  # [block, latent_dim]
+            segment = buffer[starts[:, None] + offsets[None, :]] * hann  # [block, window]
+            power = np.abs(np.fft.rfft(segment, axis=1)) ** 2  # [block, window // 2 + 1]
+            rows.append(torch.from_numpy(power.astype(np.float32)).mm(basis).numpy())  # [block, latent_dim]
         done = max(done, upto)
 
     blocks = [samples] if isinstance(samples, np.ndarray) else samples

@@ -10,8 +10,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
-import ctypes
-import functools
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +20,7 @@ import torch
 
 from .cppn import CPPN, coordinate_grid, cpu_tanh
 from .errors import OptionError
+from .heap import bound_heap
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LAYOUTS = ("row", "grid")
@@ -33,30 +32,6 @@ CPU_CHUNK_ROWS = 16384
 CPU_BATCH = 8
 #: Most CPU threads a render may be given.
 MAX_THREADS = 1024
-#: Allocations from this size up get pages of their own, returned to the OS when freed (glibc ``M_MMAP_THRESHOLD``).
-#: glibc's default threshold moves up to 32 MiB as large blocks are freed, after which each new frame batch (6 MiB at
-#: 512x512) is carved from a fragmenting heap: a 10 s render at 512x512 then peaked anywhere from 300 to 520 MB;
-#: fixed at 4 MiB, at 300-330 MB. The network's own [16K, 32] float32 blocks (2 MiB) stay below it.
-MMAP_THRESHOLD = 4 << 20
-#: Free memory the heap keeps at its top (glibc ``M_TRIM_THRESHOLD``; fixing the mmap threshold would otherwise drop
-#: it to 128 KiB, and every freed 2 MiB block would go back to the OS and fault in again: 2x slower at 512x512).
-TRIM_THRESHOLD = 64 << 20
-
-
-@functools.lru_cache(maxsize=None)
-def bound_heap() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` so peak memory does not drift with a render's length or
-    timing; True when set (glibc), False elsewhere (other C libraries keep their own policy)."""
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(ctypes.c_int(m_trim_threshold), ctypes.c_int(TRIM_THRESHOLD))
-                and mallopt(ctypes.c_int(m_mmap_threshold), ctypes.c_int(MMAP_THRESHOLD)))
-
-
 def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     """``auto``/``None``: CUDA, then MPS, then the CPU. An explicit device must be available."""
     name = str(device or "auto")
