@@ -20,7 +20,8 @@ from .score import Score, score  # noqa: E402
 from .video import AudioTrack, VideoWriter, probe, read_audio, read_frames  # noqa: E402
 
 __all__ = [
-    "__version__", "render", "score", "Score", "load_audio", "open_audio", "Audio", "AudioStream", "as_fps", "frame_count", "mel_latents", "LatentConfig",
+    "__version__", "render", "score", "Score", "load_audio", "open_audio", "Audio", "AudioStream", "as_fps",
+    "frame_count", "mel_latents", "LatentConfig",
     "CPPN", "CPPNConfig", "build", "coordinate_grid", "fit", "FitConfig", "FitResult", "load_image", "frames",
     "pick_device", "VideoWriter", "AudioTrack", "probe", "read_frames", "read_audio", "parse_size",
     "NeuromvError", "OptionError", "AudioError", "ImageError", "ModelError", "OutputError", "FFmpegError",

@@ -79,7 +79,8 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
     """float32 [frames, latent_dim]: log-mel power in dB, one row per video frame.
 
     ``samples``: float32 [n] mono, or an iterable of such blocks (a long song streamed: memory stays bounded).
-    ``frames == ceil(n * fps / sample_rate)``; the result is the same (to float rounding) however the samples are split into blocks.
+    ``frames == ceil(n * fps / sample_rate)``; the result is the same (to float rounding) however the samples are split
+    into blocks.
     """
     fps = as_fps(fps)
     bound_heap()

@@ -25,8 +25,9 @@ from .heap import bound_heap
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LAYOUTS = ("row", "grid")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-#: Rows (frames x pixels) per network evaluation on a CPU: activations stay in cache (measured fastest on a
-#: 2-core AVX-512 machine: 105 frames/s at 256x256 against 70 with 32K rows).
+#: Rows (frames x pixels) per network evaluation on a CPU: activations stay in cache (with ops split across the cores,
+#: 105 frames/s at 256x256 against 70 with 32K rows on a 2-core AMD EPYC; on the render threads of a 2-core Xeon,
+#: 16K-64K rows ran alike and 4K-8K 5-15 % slower).
 CPU_CHUNK_ROWS = 16384
 #: Frames per batch on a CPU.
 CPU_BATCH = 8
@@ -78,6 +79,7 @@ def check_batch_size(batch_size: int | None) -> None:
 
 
 def check_threads(threads: int | None) -> None:
+    """``threads``: None (torch's count) or a whole number from 1 to :data:`MAX_THREADS`."""
     if threads is not None and not (isinstance(threads, int) and not isinstance(threads, bool)
                                     and 1 <= threads <= MAX_THREADS):
         raise OptionError(f"threads={threads!r} must be a whole number of CPU threads from 1 to {MAX_THREADS}")
@@ -162,7 +164,7 @@ class _Drawer:
                               f"latent_dim={model.config.latent_dim}")
         host = copy.deepcopy(model).cpu().eval()  # float32: the first layer's terms
         with torch.inference_mode():
-            # Every frame's latent term at once, on the host (28 bytes a frame at hidden 32): a product's rounding
+            # Every frame's latent term at once, on the host (128 bytes a frame at hidden 32): a product's rounding
             # changes when it has fewer than 3 rows, so a frame drawn in a batch of 1 or 2 would differ from the same
             # frame in a larger batch, and the network's chaos made that visible.
             z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32))

@@ -44,8 +44,8 @@ def test_cli_help_and_version(capsys):
     text = capsys.readouterr().out
     assert done.value.code == 0
     for option in ("--output", "--image", "--size", "--fps", "--seed", "--start", "--duration", "--device",
-                   "--batch-size", "--threads", "--hidden", "--latent-dim", "--steps", "--save-model", "--model", "--overwrite",
-                   "--quiet"):
+                   "--batch-size", "--threads", "--hidden", "--latent-dim", "--steps", "--save-model", "--model",
+                   "--overwrite", "--quiet"):
         assert option in text
 
 
@@ -111,8 +111,8 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], int, str]]:
 CASES = [
     "missing file", "text named mp3", "truncated mp3", "silent audio", "0.1 s of audio", "zero-size image",
     "unreadable image", "missing image", "size 0x0", "size 5x3", "odd size", "size words", "fps 0", "batch size -1",
-    "threads 0", "start past end", "negative start", "tiny duration", "zero hidden width", "missing folder", "output is the input",
-    "bad model", "unknown device", "crf 60", "unknown preset",
+    "threads 0", "start past end", "negative start", "tiny duration", "zero hidden width", "missing folder",
+    "output is the input", "bad model", "unknown device", "crf 60", "unknown preset",
 ]
 
 
