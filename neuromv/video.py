@@ -37,7 +37,7 @@ PRESETS = ("auto", *X264_PRESETS)
 #: With a GPU rendering, the CPU has nothing else to do and x264 can spend more per frame.
 AUTO_PRESETS = {"cpu": "ultrafast", "gpu": "veryfast"}
 #: x264's threads under ``preset="auto"`` with the CPU rendering: the renderer holds every core, and one x264 thread
-#: does the same work with 12 % less CPU than x264's frame threads (no hand-offs between them) while staying far
+#: does the same work with 12-15 % less CPU than x264's frame threads (no hand-offs between them) while staying far
 #: ahead of the network (ultrafast, one thread of a 2-core Xeon: 2200 frames/s at 256x256). 0 = x264's own choice.
 AUTO_THREADS = {"cpu": 1, "gpu": 0}
 ENCODERS = ("auto", "libx264", "h264_nvenc")
