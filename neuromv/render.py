@@ -113,13 +113,12 @@ def _workers(device: torch.device) -> Iterator[tuple[ThreadPoolExecutor, int] | 
     if device.type != "cpu":
         yield None
         return
-    torch.set_num_threads(1)
-    pool = ThreadPoolExecutor(threads, thread_name_prefix="neuromv-render")
-    try:
-        yield pool, threads
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # running batches end before the thread count comes back
-        torch.set_num_threads(threads)
+    with cpu_threads(1):
+        pool = ThreadPoolExecutor(threads, thread_name_prefix="neuromv-render")
+        try:
+            yield pool, threads
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # running batches end before the thread count comes back
 
 
 def _spans(count: int, batch: int, threads: int) -> list[tuple[int, int]]:
@@ -137,12 +136,12 @@ def _in_order(draw: Callable[[int, int], torch.Tensor], count: int, batch: int,
     """``draw(first, size)`` over the batches of ``count`` frames, in order: on the calling thread, or on the render
     threads of :func:`_workers` with one batch per thread in flight and one more ready (bounded memory)."""
     with _workers(device) as workers:
-        if workers is None:
-            for first in range(0, count, batch):
-                yield draw(first, min(batch, count - first))
-            return
-        pool, threads = workers
+        pool, threads = workers or (None, 1)
         spans = _spans(count, batch, threads)
+        if pool is None:
+            for span in spans:
+                yield draw(*span)
+            return
         pending: collections.deque[Future[torch.Tensor]] = collections.deque()
         for span in spans:
             pending.append(pool.submit(draw, *span))
