@@ -14,7 +14,10 @@ Three implementations, each measured per frame size for render-only, encode-only
 Render-only renders random latents; encode-only cycles 60 rendered frames of the song through the writer with the
 audio; end to end is a fresh process rendering the example song, looped to the excerpt's length (decode, latents,
 render, encode, mux; no fitting). The overlap column is end to end / min(render-only, encode-only): 1.0 means the
-slower stage alone sets the pace. On a shared machine timings wander by 10-30 % for tens of seconds at a time: each
+slower stage alone sets the pace. Each stage's CPU per frame is shown too (this process's threads and FFmpeg's):
+rendering on the CPU, both stages draw on the same cores, so the overlap cannot pass render CPU / (render + encode
+CPU), the bound row (unless render-only's own set-up weighs more than end to end's: a short render-only run at a
+large size). On a shared machine timings wander by 10-30 % for tens of seconds at a time: each
 figure of ours is the best of ``--repeats`` runs, the three stages taking turns (the others run once).
 """
 
@@ -24,6 +27,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -88,9 +92,25 @@ def previous_release() -> Iterator[None]:
         cppn.cpu_tanh, renderer._workers = saved
 
 
+class CPUClock:
+    """Wall and CPU seconds since it was made: this process's threads, plus the child processes reaped meanwhile
+    (FFmpeg)."""
+
+    def __init__(self) -> None:
+        self.wall, self.times = time.perf_counter(), os.times()
+
+    def seconds(self) -> tuple[float, float]:
+        """(wall, CPU) seconds so far."""
+        now, was = os.times(), self.times
+        cpu = sum(getattr(now, key) - getattr(was, key) for key in ("user", "system", "children_user",
+                                                                      "children_system"))
+        return time.perf_counter() - self.wall, cpu
+
+
 def render_rate(impl: str, model: neuromv.CPPN, latents: np.ndarray, width: int, height: int,
-                device: torch.device) -> float:
-    start = time.perf_counter()
+                device: torch.device) -> tuple[float, float]:
+    """(frames/s, CPU ms per frame) of the implementation's renderer alone."""
+    clock = CPUClock()
     if impl == "naive":
         count = sum(batch.shape[0] for batch in naive_frames(model, latents, width, height, device))
     else:
@@ -98,7 +118,8 @@ def render_rate(impl: str, model: neuromv.CPPN, latents: np.ndarray, width: int,
             count = sum(batch.shape[0] for batch in neuromv.frames(model, latents, width, height, device=device))
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return count / (time.perf_counter() - start)
+    wall, cpu = clock.seconds()
+    return count / wall, 1000 * cpu / count
 
 
 class NaiveWriter:
@@ -134,16 +155,19 @@ def writer(impl: str, path: Path, width: int, height: int, audio: neuromv.AudioT
                                preset=pick_preset(preset, device.type), threads=pick_threads(preset, device.type))
 
 
-def encode_rate(impl: str, frames: np.ndarray, seconds: float, out: Path, device: torch.device) -> float:
-    """Frames/s of a writer alone, with the audio: prepared frames cycled for ``seconds``."""
+def encode_rate(impl: str, frames: np.ndarray, seconds: float, out: Path, device: torch.device
+                ) -> tuple[float, float]:
+    """(frames/s, CPU ms per frame, FFmpeg's included) of a writer alone, with the audio: prepared frames cycled for
+    ``seconds``."""
     _, height, width, _ = frames.shape
     count = round(seconds * 30)
-    start = time.perf_counter()
+    clock = CPUClock()
     with writer(impl, out, width, height, neuromv.AudioTrack(SONG, 0.0, min(seconds, 30.0)), device) as w:
         for first in range(0, count, 8):
             at = first % len(frames)
             w.write(frames[at:at + min(8, count - first, len(frames) - at)])
-    return count / (time.perf_counter() - start)
+    wall, cpu = clock.seconds()
+    return count / wall, 1000 * cpu / count
 
 
 def naive_render(song: str, output: str, size: str, duration: float) -> Path:
@@ -160,18 +184,19 @@ def naive_render(song: str, output: str, size: str, duration: float) -> Path:
 
 
 def child(spec: dict) -> None:
-    """Run one render in this fresh process and print seconds, frames and peak RSS as JSON."""
+    """Run one render in this fresh process and print its wall and CPU seconds (FFmpeg's included), frames and peak
+    RSS as JSON."""
     impl = spec.pop("impl", "ours")
-    start = time.perf_counter()
+    clock = CPUClock()
     if impl == "naive":
         out = naive_render(spec["song"], spec["output"], spec["size"], spec["duration"])
     else:
         with previous_release() if impl == "previous" else contextlib.nullcontext():
             out = neuromv.render(spec.pop("song"), spec.pop("output"), quiet=True, overwrite=True,
                                  preset=PRESETS[impl], **spec)
-    seconds = time.perf_counter() - start
+    seconds, cpu = clock.seconds()
     frames = neuromv.read_frames(out, size=(16, 16), gray=True).shape[0]
-    print(json.dumps({"seconds": seconds, "frames": frames, "rss_mb": peak_rss_mb()}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "frames": frames, "rss_mb": peak_rss_mb()}))
 
 
 def peak_rss_mb() -> float:
@@ -236,24 +261,35 @@ def speed(sizes: list[str], device: torch.device, e2e_scale: float, repeats: int
                          measure({"impl": impl, "song": str(song), "output": str(Path(tmp) / "e2e.mp4"), "size": size,
                                   "duration": seconds, "device": str(device)}))
                         for _ in range(tries)]  # the stages take turns, so a slow spell of the machine hits each
-                render, encode = max(run[0] for run in runs), max(run[1] for run in runs)
+                (render, render_cpu), (encode, encode_cpu) = (max(run[stage] for run in runs) for stage in (0, 1))
                 e2e = max((run[2] for run in runs), key=lambda run: run["frames"] / run["seconds"])
                 result[impl] = {"render": render, "encode": encode, "e2e": e2e["frames"] / e2e["seconds"],
-                                "seconds": e2e["seconds"], "frames": e2e["frames"], "rss": e2e["rss_mb"]}
+                                "seconds": e2e["seconds"], "frames": e2e["frames"], "rss": e2e["rss_mb"],
+                                "render_cpu": render_cpu, "encode_cpu": encode_cpu,
+                                "e2e_cpu": 1000 * e2e["cpu"] / e2e["frames"]}
                 print(f"  {size} {impl}: {json.dumps(result[impl])}", file=sys.stderr, flush=True)
             rows.append((size, e2e_seconds, result))
     print("| size | stage | ours | previous | naive | ours / previous | ours / naive |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for size, e2e_seconds, r in rows:
         o, p, n = (r[impl] for impl in IMPLEMENTATIONS)
-        for key, label, fmt in (("render", "render-only frames/s", "{:.1f}"), ("encode", "encode-only frames/s", "{:.0f}"),
-                                ("e2e", f"end to end frames/s ({e2e_seconds:g} s of song; naive {max(1.0, e2e_seconds / 8):g} s)",
-                                 "{:.1f}"), ("rss", "end to end peak RSS (MB)", "{:.0f}")):
+        e2e_label = f"end to end frames/s ({e2e_seconds:g} s of song; naive {max(1.0, e2e_seconds / 8):g} s)"
+        for key, label, fmt in (("render", "render-only frames/s", "{:.1f}"),
+                                ("encode", "encode-only frames/s", "{:.0f}"),
+                                ("e2e", e2e_label, "{:.1f}"),
+                                ("rss", "end to end peak RSS (MB)", "{:.0f}"),
+                                ("render_cpu", "render-only CPU ms per frame", "{:.2f}"),
+                                ("encode_cpu", "encode-only CPU ms per frame (FFmpeg's included)", "{:.2f}"),
+                                ("e2e_cpu", "end to end CPU ms per frame (FFmpeg's included)", "{:.2f}")):
             print(f"| {size} | {label} | {fmt.format(o[key])} | {fmt.format(p[key])} | {fmt.format(n[key])} | "
                   f"{ratio(o[key], p[key])} | {ratio(o[key], n[key])} |")
         overlaps = [x["e2e"] / min(x["render"], x["encode"]) for x in (o, p, n)]
         print(f"| {size} | overlap: end to end / min(render, encode) | " + " | ".join(f"{v:.2f}" for v in overlaps)
               + " | | |", flush=True)
+        if device.type == "cpu":  # both stages draw on the same cores: the encoder's CPU is time the network loses
+            bounds = [x["render_cpu"] / (x["render_cpu"] + x["encode_cpu"]) for x in (o, p, n)]
+            print(f"| {size} | overlap bound on shared cores: render CPU / (render + encode CPU) | "
+                  + " | ".join(f"{v:.2f}" for v in bounds) + " | | |", flush=True)
 
 
 def synthetic_song(minutes: float, path: Path) -> Path:
