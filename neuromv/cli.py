@@ -107,8 +107,14 @@ def _print_score(figures: dict[str, object], as_json: bool) -> None:
             print(f"{name:12} {value:.4g}" if isinstance(value, float) else f"{name:12} {value}")
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
+#: The signals that stop a run: Ctrl-C, and SIGTERM (cleaned up exactly like Ctrl-C).
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    for stop in _STOPS:  # the clean-up that follows (render threads, FFmpeg, the partial file) runs to its end
+        signal.signal(stop, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = vars(_parser().parse_args(argv))
     command = args.pop("command")
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminated) if in_main_thread else None
+    previous = {stop: signal.signal(stop, _stopped) for stop in _STOPS} if in_main_thread else {}
     try:
         if command == "render":
             from .pipeline import render
@@ -141,6 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("neuromv: interrupted; no output written", file=sys.stderr)
         return 130
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
     return 0

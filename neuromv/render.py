@@ -13,7 +13,7 @@ import copy
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import numpy as np
 import torch
@@ -143,12 +143,41 @@ def _in_order(draw: Callable[[int, int], torch.Tensor], count: int, batch: int,
                 yield draw(*span)
             return
         pending: collections.deque[Future[torch.Tensor]] = collections.deque()
-        for span in spans:
-            pending.append(pool.submit(draw, *span))
-            if len(pending) > threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        try:
+            for span in spans:
+                pending.append(pool.submit(draw, *span))
+                if len(pending) > threads:
+                    yield _oldest(pending)
+            while pending:
+                yield _oldest(pending)
+        finally:
+            _settle(pending)
+
+
+def _oldest(pending: collections.deque[Future[torch.Tensor]]) -> torch.Tensor:
+    """The oldest batch, waited for and only then taken off ``pending``, so that :func:`_settle` sees every batch that
+    may still be running."""
+    out = pending[0].result()
+    pending.popleft()
+    return out
+
+
+def _settle(pending: Sequence[Future[torch.Tensor]]) -> None:
+    """Cancel the batches not yet started and wait for the running ones, through any further Ctrl-C (the last one is
+    raised again after). A render thread still inside a torch op when Python exits aborts the process: a second Ctrl-C
+    during the clean-up did that. Waiting on the batches rather than joining the threads also keeps clear of
+    ``Thread.join``, which a Ctrl-C can leave believing a running thread has ended (CPython 3.11)."""
+    for future in pending:
+        future.cancel()
+    interrupt: KeyboardInterrupt | None = None
+    while True:
+        try:
+            wait(pending)
+            break
+        except KeyboardInterrupt as exc:
+            interrupt = exc
+    if interrupt is not None:
+        raise interrupt
 
 
 class _Drawer:
