@@ -15,11 +15,8 @@ import threading
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import NeuromvError
-from .fit import FitConfig
-from .render import DEVICES, LAYOUTS, PRECISIONS
-from .stems import SEPARATORS
-from .video import DEFAULT_CRF, DEFAULT_PRESET, ENCODERS, PRESETS
+from .errors import NeuromvError, OptionError
+from .spec import GROUPS, RenderSpec, base_type, flag, grouped, shown_default
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +24,28 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`RenderSpec` field (name, type, default and help from the field), in its group. Flags
+    that are not given stay out of the namespace, so ``--like`` and ``--spec`` can tell them apart."""
+    for group, members in grouped():
+        target = parser.add_argument_group(group, GROUPS[group])
+        for spec_field in members:
+            meta, kind = spec_field.metadata, base_type(spec_field)
+            options: dict[str, object] = dict(default=argparse.SUPPRESS,
+                                              help=f"{meta['help']} (default: {shown_default(spec_field)})")
+            if spec_field.name == "song":
+                target.add_argument("song", nargs="?", metavar=meta["metavar"], **options)
+                continue
+            if kind is bool:
+                options["action"] = "store_false" if spec_field.default else "store_true"
+            else:
+                options["type"] = str if spec_field.name in ("size", "fps") else kind  # both take "WxH", "29.97"
+                choices = "{" + ",".join(map(str, meta["choices"])) + "}" if meta["choices"] else None
+                options["metavar"] = meta["metavar"] or choices
+            names = [name for name in (meta["short"], flag(spec_field)) if name]
+            target.add_argument(*names, dest=spec_field.name, **options)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,56 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     r = commands.add_parser("render", help="render a song to an MP4",
                             description="Render a music video: a CPPN driven by the song's mel spectrogram, "
                                         "optionally fit to a cover image, muxed with the song.")
-    r.add_argument("audio", help="the song: mp3, wav, flac, ogg, m4a, opus, or a video with an audio track")
-    r.add_argument("-o", "--output", help="the MP4 to write (default: the song's path with .mp4)")
-    r.add_argument("--image", help="cover image to fit the network to (JPEG, PNG, WebP, ...)")
-    r.add_argument("--size", help="frame size WxH, both even (default: 512 on the long side, cover's aspect)")
-    r.add_argument("--fps", default="30", help="frames per second, e.g. 24, 25, 29.97, 30, 60 (default 30)")
-    r.add_argument("--seed", type=int, default=0, help="seed of the network and fitting (default 0)")
-    r.add_argument("--start", type=float, default=0.0, help="start of the excerpt in seconds (default 0)")
-    r.add_argument("--duration", type=float, help="length of the excerpt in seconds (default: to the end)")
-    r.add_argument("--device", default="auto", choices=DEVICES, help="where to run the network (default auto)")
-    r.add_argument("--batch-size", type=int, help="frames per batch (default: chosen for the device)")
-    r.add_argument("--threads", type=int, help="CPU threads for rendering, fitting and Demucs (default: one per core); "
-                                               "give each of several renders at once its share")
-    r.add_argument("--hidden", type=int, help="hidden-layer width (default 32)")
-    r.add_argument("--latent-dim", type=int, help="mel bins = latent size (default 64)")
-    r.add_argument("--steps", type=int, default=FitConfig.steps,
-                   help=f"fitting steps with --image (default {FitConfig.steps})")
-    r.add_argument("--lr", type=float, default=FitConfig.lr, help=f"fitting learning rate (default {FitConfig.lr})")
-    r.add_argument("--motion", type=float, default=FitConfig.motion,
-                   help="fidelity vs motion when fitting: about the gray levels of change per frame to keep "
-                        f"(0 = most faithful, nearly still; default {FitConfig.motion:g})")
-    r.add_argument("--save-model", help="write the (fitted) network and its config to this file")
-    r.add_argument("--model", help="render from a network written by --save-model (no refitting)")
-    r.add_argument("--crf", type=int, default=DEFAULT_CRF, help=f"x264 quality, 0-51, lower is better "
-                                                               f"(default {DEFAULT_CRF})")
-    r.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS,
-                   help=f"x264 speed preset (default {DEFAULT_PRESET}: ultrafast when rendering on the CPU, "
-                        "veryfast on a GPU)")
-    r.add_argument("--encoder", default="auto", choices=ENCODERS,
-                   help="video encoder: auto = NVENC when rendering on a CUDA GPU that has it, else libx264")
-    r.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="network dtype for the hidden layers (auto = float32)")
-    stems = r.add_argument_group("stems", "split the song and give each stem its own panel")
-    stems.add_argument("--stems", type=int, choices=(2, 4, 5),
-                       help="2 = vocals | accompaniment, 4 = vocals, drums, bass, other, 5 = + piano")
-    stems.add_argument("--separator", default="auto", choices=SEPARATORS,
-                       help="auto (demucs, then spleeter, then hpss), spleeter, demucs, or hpss (built in: "
-                            "harmonic | percussive, no model)")
-    stems.add_argument("--layout", choices=LAYOUTS, help="row (default for 2) or grid (default for 4 and 5)")
-    stems.add_argument("--labels", action="store_true", help="write each stem's name on its panel")
-    stems.add_argument("--panels", choices=("shared", "own"),
-                       help="one network for all panels (default with --image) or one each (default without)")
-    stems.add_argument("--no-cache", dest="cache", action="store_false", help="separate again, ignore the cache")
-    stems.add_argument("--cache-dir", help="where separations are cached (default ~/.cache/neuromv/stems)")
-    stems.add_argument("--spleeter-python", help="the Python of Spleeter's own environment "
-                                                 "(default NEUROMV_SPLEETER_PYTHON, or a spleeter command on PATH)")
-    stems.add_argument("--spleeter-config", help="a Spleeter config other than spleeter:<stems>stems")
-    stems.add_argument("--demucs-model", default="htdemucs", help="Demucs model name (default htdemucs)")
-    stems.add_argument("--demucs-repo", help="a local folder of Demucs models")
-    r.add_argument("-y", "--overwrite", action="store_true", help="replace an existing output file")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_spec_flags(r)
+    spec = r.add_argument_group("spec", "start from a saved spec or another video's, and see the result")
+    spec.add_argument("--spec", dest="spec_file", metavar="FILE",
+                      help="read the options from a JSON spec (written by --dump-spec); flags given override it")
+    spec.add_argument("--like", metavar="VIDEO",
+                      help="every option VIDEO (an MP4 neuromv made) was rendered with, except the flags given")
+    spec.add_argument("--dump-spec", action="store_true", help="print the resolved spec as JSON and exit")
+
+    i = commands.add_parser("info", help="print how a video neuromv made was rendered",
+                            description="The render spec, versions and input hashes recorded in a neuromv MP4.")
+    i.add_argument("video", help="the video")
+    i.add_argument("--json", action="store_true", help="print the whole record as JSON")
 
     s = commands.add_parser("score", help="measure how a video follows its music and resembles its cover",
                             description="Reactivity (onset strength vs visual change), sync lag, motion and, with "
@@ -96,6 +77,49 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--image", help="the cover, for PSNR and SSIM")
     s.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
+
+
+def _spec(args: dict[str, object]) -> RenderSpec:
+    """The spec of ``neuromv render``: the flags given, over ``--like``'s or ``--spec``'s, over the defaults."""
+    spec_file, like = args.pop("spec_file", None), args.pop("like", None)
+    if spec_file is not None and like is not None:
+        raise OptionError("--spec and --like cannot be used together; pick one to start from")
+    if like is not None:
+        from .record import like as like_video
+
+        return like_video(str(like), **args)
+    base = RenderSpec.from_file(str(spec_file)) if spec_file is not None else RenderSpec()
+    return base.replace(**args)
+
+
+def _render(args: dict[str, object]) -> None:
+    from .pipeline import render, resolve
+
+    dump = args.pop("dump_spec")
+    _log_to_stderr(quiet=bool(args.get("quiet")))
+    spec = _spec(args)
+    _log_to_stderr(quiet=spec.quiet)
+    if dump:
+        print(resolve(spec).to_json())
+        return
+    path = render(spec=spec)
+    if not spec.quiet:
+        print(path)
+
+
+def _info(video: str, as_json: bool) -> None:
+    from .record import read
+
+    tag = read(video)
+    if as_json:
+        print(json.dumps(tag, indent=2))
+        return
+    made = tag["made"]
+    print(f"{video}: made by neuromv {tag['neuromv']} on {made['device']}, {made['frames']} frames "
+          f"({made['duration']:g} s), {made['encoder']} {made['x264_preset']}")
+    for name, value in tag["spec"].items():
+        digest = tag.get(f"{name}_sha256")
+        print(f"  {name:16} {json.dumps(value)}" + (f"  (sha256 {digest[:16]})" if digest else ""))
 
 
 def _print_score(figures: dict[str, object], as_json: bool) -> None:
@@ -117,6 +141,21 @@ def _stopped(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _Notices(logging.Handler):
+    """The library's notices (which separator ran, a warning) as "neuromv: ..." lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"neuromv: {record.getMessage()}", file=sys.stderr)
+
+
+def _log_to_stderr(quiet: bool) -> None:
+    """Show the library's notices; only its warnings with ``quiet``."""
+    logger = logging.getLogger("neuromv")
+    if not any(isinstance(handler, _Notices) for handler in logger.handlers):
+        logger.addHandler(_Notices())
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     args = vars(_parser().parse_args(argv))
@@ -125,16 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {stop: signal.signal(stop, _stopped) for stop in _STOPS} if in_main_thread else {}
     try:
         if command == "render":
-            from .pipeline import render
-
-            if not args["quiet"]:  # the library's notices (which separator ran, ...) as "neuromv: ..." lines
-                handler = logging.StreamHandler(sys.stderr)
-                handler.setFormatter(logging.Formatter("neuromv: %(message)s"))
-                logging.getLogger("neuromv").addHandler(handler)
-                logging.getLogger("neuromv").setLevel(logging.INFO)
-            path = render(**args)
-            if not args["quiet"]:
-                print(path)
+            _render(args)
+        elif command == "info":
+            _info(args["video"], args["json"])
         elif command == "score":
             from .score import score
 

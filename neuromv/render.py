@@ -239,23 +239,6 @@ def _prepare(device: torch.device | str, batch_size: int | None, precision: str 
     return device, dtype
 
 
-def frames(model: CPPN, latents: np.ndarray, width: int, height: int, *, device: torch.device | str = "cpu",
-           batch_size: int | None = None, precision: str | None = "auto") -> Iterator[np.ndarray]:
-    """Yield uint8 [b, height, width, 3] batches (``b`` up to ``batch_size``), one frame per latent row, in order.
-
-    ``latents``: float32 [frames, latent_dim], kept on the host; one batch at a time goes to ``device``.
-    ``precision``: the dtype the hidden layers run in (see :func:`pick_precision`); the first layer's terms are
-    computed in float32 and the colours converted to uint8 in float32. ``model`` itself is left as it is.
-    On a CPU, batches are drawn by as many threads as torch's thread count (see :func:`cpu_threads`), and torch
-    runs single-threaded ops until the generator is exhausted or closed (see :func:`_workers`).
-    """
-    device, dtype = _prepare(device, batch_size, precision)
-    draw = _Drawer(model, latents, width, height, device, dtype)
-    batch = batch_size or default_batch_size(device, width, height, model.config.hidden)
-    for out in _in_order(draw, latents.shape[0], batch, device):
-        yield out.cpu().numpy()
-
-
 def panel_grid(count: int, layout: str) -> tuple[int, int]:
     """(columns, rows) of ``count`` panels: ``row`` puts them side by side, ``grid`` as square as it goes."""
     if layout not in LAYOUTS:
@@ -284,36 +267,81 @@ def label_overlay(names: Sequence[str], width: int, height: int, columns: int, r
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
 
+class FrameSource:
+    """The frames of a video, frame k a pure function of k: its latent rows (one per panel), the networks and the
+    frame size; never of the batch it is drawn in, the frame drawing started at or the order.
+
+    ``panels``: (CPPN, float32 latents [frames, latent_dim]) per panel, every latents with the same number of rows,
+    composed on the device in a :func:`panel_grid` of ``layout``, each ``width`` x ``height``, ``labels`` (a name per
+    panel) at each panel's top left. One panel without labels is the network's frame itself.
+    """
+
+    def __init__(self, panels: Sequence[tuple[CPPN, np.ndarray]], width: int, height: int, *, layout: str = "row",
+                 labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
+                 batch_size: int | None = None, precision: str | None = "auto"):
+        self.device, dtype = _prepare(device, batch_size, precision)
+        counts = {latents.shape[0] for _, latents in panels}
+        if len(counts) != 1:
+            raise OptionError(f"panels have different numbers of frames: {sorted(counts)}")
+        self.count = counts.pop()
+        self.columns, self.rows = panel_grid(len(panels), layout)
+        self.panel_width, self.panel_height = width, height
+        self.width, self.height = self.columns * width, self.rows * height
+        self.batch = batch_size or default_batch_size(self.device, width * len(panels), height,
+                                                      panels[0][0].config.hidden)
+        self._overlay = None
+        if labels is not None:
+            self._overlay = torch.from_numpy(label_overlay(labels, width, height, self.columns, self.rows)).to(
+                self.device)
+        self._drawers = [_Drawer(model, latents, width, height, self.device, dtype) for model, latents in panels]
+
+    @torch.inference_mode()
+    def draw(self, first: int, size: int) -> torch.Tensor:
+        """Frames ``first .. first + size`` as uint8 [size, height, width, 3] on the device. Safe from several
+        threads at once."""
+        if len(self._drawers) == 1 and self._overlay is None:
+            return self._drawers[0](first, size)
+        width, height = self.panel_width, self.panel_height
+        canvas = torch.zeros((size, self.height, self.width, 3), dtype=torch.uint8, device=self.device)
+        for index, drawer in enumerate(self._drawers):
+            top, left = (index // self.columns) * height, (index % self.columns) * width
+            canvas[:, top:top + height, left:left + width] = drawer(first, size)
+        if self._overlay is None:
+            return canvas
+        alpha = self._overlay[None, :, :, 3:]  # [1, H, W, 1]
+        mixed = canvas.float().mul_(1 - alpha).add_(self._overlay[None, :, :, :3] * alpha * 255.0)
+        return mixed.add_(0.5).to(torch.uint8)
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` alone: uint8 [height, width, 3]."""
+        if not 0 <= index < self.count:
+            raise OptionError(f"frame {index} is not in 0..{self.count - 1}")
+        return self.draw(index, 1)[0].cpu().numpy()
+
+    def batches(self) -> Iterator[np.ndarray]:
+        """Every frame in order, as uint8 [b, height, width, 3] host batches (``b`` up to the batch size). On a CPU
+        batches are drawn by as many threads as torch's thread count (see :func:`cpu_threads`), and torch runs
+        single-threaded ops until the generator is exhausted or closed (see :func:`_workers`)."""
+        for out in _in_order(self.draw, self.count, self.batch, self.device):
+            yield out.cpu().numpy()
+
+
+def frames(model: CPPN, latents: np.ndarray, width: int, height: int, *, device: torch.device | str = "cpu",
+           batch_size: int | None = None, precision: str | None = "auto") -> Iterator[np.ndarray]:
+    """Yield uint8 [b, height, width, 3] batches, one frame per latent row, in order: the frames of one network.
+
+    ``latents``: float32 [frames, latent_dim], kept on the host; one batch at a time goes to ``device``.
+    ``precision``: the dtype the hidden layers run in (see :func:`pick_precision`); the first layer's terms are
+    computed in float32 and the colours converted to uint8 in float32. ``model`` itself is left as it is.
+    """
+    yield from FrameSource([(model, latents)], width, height, device=device, batch_size=batch_size,
+                           precision=precision).batches()
+
+
 def panel_frames(panels: Sequence[tuple[CPPN, np.ndarray]], width: int, height: int, *, layout: str = "row",
                  labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
                  batch_size: int | None = None, precision: str | None = "auto") -> Iterator[np.ndarray]:
-    """Several panels, each a CPPN with its own latents, composed on the device into one frame per latent row.
-
-    Yields uint8 [b, rows * height, columns * width, 3]; every panel is ``width`` x ``height`` and all latents
-    have the same number of rows. ``labels`` (one name per panel) are drawn at each panel's top left.
-    """
-    device, dtype = _prepare(device, batch_size, precision)
-    counts = {latents.shape[0] for _, latents in panels}
-    if len(counts) != 1:
-        raise OptionError(f"panels have different numbers of frames: {sorted(counts)}")
-    columns, rows = panel_grid(len(panels), layout)
-    batch = batch_size or default_batch_size(device, width * len(panels), height, panels[0][0].config.hidden)
-    overlay = None
-    if labels is not None:
-        overlay = torch.from_numpy(label_overlay(labels, width, height, columns, rows)).to(device)
-    drawers = [_Drawer(model, latents, width, height, device, dtype) for model, latents in panels]
-
-    @torch.inference_mode()
-    def compose(first: int, size: int) -> torch.Tensor:
-        canvas = torch.zeros((size, rows * height, columns * width, 3), dtype=torch.uint8, device=device)
-        for index, draw in enumerate(drawers):
-            top, left = (index // columns) * height, (index % columns) * width
-            canvas[:, top:top + height, left:left + width] = draw(first, size)
-        if overlay is None:
-            return canvas
-        alpha = overlay[None, :, :, 3:]  # [1, H, W, 1]
-        mixed = canvas.float().mul_(1 - alpha).add_(overlay[None, :, :, :3] * alpha * 255.0)
-        return mixed.add_(0.5).to(torch.uint8)
-
-    for out in _in_order(compose, counts.pop(), batch, device):
-        yield out.cpu().numpy()
+    """Several panels, each a CPPN with its own latents, composed into one frame per latent row (see
+    :class:`FrameSource`): uint8 [b, rows * height, columns * width, 3] batches."""
+    yield from FrameSource(panels, width, height, layout=layout, labels=labels, device=device,
+                           batch_size=batch_size, precision=precision).batches()

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import ffmpeg
 from .errors import NeuromvError, OptionError
+from .files import content_hash
 
 log = logging.getLogger("neuromv")
 
@@ -189,16 +190,8 @@ def default_cache_dir() -> Path:
     return Path(root) / "stems"
 
 
-def _content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _cache_key(path: Path, start: float, duration: float | None, backend: str, model: str, stems: int) -> str:
-    spec = json.dumps([_content_hash(path), round(start, 6), duration and round(duration, 6), backend, model, stems])
+    spec = json.dumps([content_hash(path), round(start, 6), duration and round(duration, 6), backend, model, stems])
     return hashlib.sha256(spec.encode()).hexdigest()[:32]
 
 

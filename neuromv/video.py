@@ -30,7 +30,7 @@ from .errors import FFmpegError, OptionError, OutputError
 DEFAULT_CRF = 18
 DEFAULT_PRESET = "auto"
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
-PRESETS = ("auto", *X264_PRESETS)
+X264_PRESET_CHOICES = ("auto", *X264_PRESETS)
 #: What ``preset="auto"`` means, by where the frames are rendered. On a CPU the encoder takes its cycles from the
 #: renderer: ultrafast costs about 1.5x the bits of veryfast at the same CRF and the same PSNR (SSIM -0.015 at 256x256),
 #: and leaves the cores to the network (2-core Xeon: 2200 against 700 frames/s at 256x256, 700 against 230 at 512x512).
@@ -90,8 +90,8 @@ def pick_encoder(encoder: str | None, device_type: str = "cpu") -> str:
 def pick_preset(preset: str | None, device_type: str = "cpu") -> str:
     """The x264 preset to use: ``auto`` (or None) resolves by the render device (:data:`AUTO_PRESETS`)."""
     name = preset or "auto"
-    if name not in PRESETS:
-        raise OptionError(f"preset={name!r} is not one of {list(PRESETS)}")
+    if name not in X264_PRESET_CHOICES:
+        raise OptionError(f"x264_preset={name!r} is not one of {list(X264_PRESET_CHOICES)}")
     if name == "auto":
         return AUTO_PRESETS["cpu" if device_type == "cpu" else "gpu"]
     return name

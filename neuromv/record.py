@@ -1,0 +1,91 @@
+"""What a video records of how it was made, and rendering like it again (``neuromv render SONG --like VIDEO``).
+
+The MP4's ``neuromv`` tag is one JSON object: ``format``, the ``neuromv`` version, ``spec`` (the resolved
+:meth:`RenderSpec.record`: every option that decides the picture, file names without their folders), the SHA-256 of
+the cover and of a saved model, and ``made`` (what the run decided itself: the device, the encoder, the separator
+that ran, the frame count).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .errors import OptionError
+from .files import content_hash
+from .spec import RenderSpec
+from .video import probe
+
+if TYPE_CHECKING:
+    from .pipeline import Prepared
+
+log = logging.getLogger("neuromv")
+
+FORMAT = "neuromv-video/1"
+#: The inputs whose content a video records, by field.
+HASHED = ("image", "model")
+
+
+def input_hashes(spec: RenderSpec) -> dict[str, str | None]:
+    """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given)."""
+    return {f"{name}_sha256": content_hash(path) if (path := getattr(spec, name)) is not None else None
+            for name in HASHED}
+
+
+def made(prepared: Prepared, settings: dict[str, Any]) -> dict[str, Any]:
+    """The tag of a video made from ``prepared`` with the encoder ``settings``."""
+    facts = dict(prepared.facts)
+    hashes = {key: facts.pop(key) for key in input_hashes(prepared.spec)}
+    return {
+        "format": FORMAT, "neuromv": __version__, "spec": prepared.spec.record(), **hashes,
+        "made": {"device": prepared.device.type, "frames": prepared.frame_count,
+                 "duration": round(prepared.excerpt.duration, 6), "network": asdict(prepared.panels[0][0].config),
+                 "encoder": settings["encoder"], "x264_preset": settings["preset"],
+                 "x264_threads": settings["threads"], **facts},
+    }
+
+
+def read(video: str | Path) -> dict[str, Any]:
+    """The tag of ``video``. A file FFmpeg cannot read is an :class:`FFmpegError` (exit 1); a video without a
+    neuromv tag, or with one from before the render spec, an :class:`OptionError` (exit 2)."""
+    tag = probe(video).metadata
+    if tag is None:
+        raise OptionError(f"video {str(video)!r} has no neuromv tag (not made by neuromv, or its metadata was "
+                          "stripped); --like needs a video neuromv made")
+    if not isinstance(tag, dict) or tag.get("format") != FORMAT:
+        made_by = tag.get("neuromv", "?") if isinstance(tag, dict) else "?"
+        raise OptionError(f"video {str(video)!r} was made by neuromv {made_by}, whose tag holds no render spec; "
+                          f"--like needs a video made by neuromv {__version__} or newer")
+    return tag
+
+
+def like(video: str | Path, **given: Any) -> RenderSpec:
+    """The spec ``video`` was made with, with the ``given`` fields changed (a new ``song`` among them).
+
+    The recorded cover or saved model is looked for beside the video unless one is given (a given cover replaces a
+    recorded model and the other way round). An input whose content differs from the recorded one is logged as a
+    warning: the frames will differ.
+    """
+    tag = read(video)
+    recorded = dict(tag["spec"])
+    recorded.pop("song", None)
+    if any(name in given for name in HASHED):
+        for name in HASHED:
+            recorded.pop(name, None)
+    for name in HASHED:
+        if recorded.get(name) is not None:
+            beside = Path(video).parent / recorded[name]
+            if not beside.is_file():
+                raise OptionError(f"video {str(video)!r} was made with {name} {recorded[name]!r}, which is not "
+                                  f"beside it; pass --{name} FILE")
+            recorded[name] = str(beside)
+    spec = RenderSpec.from_dict({**recorded, **given})
+    for name in HASHED:
+        path, wanted = getattr(spec, name), tag.get(f"{name}_sha256")
+        if path is not None and wanted is not None and Path(path).is_file() and content_hash(path) != wanted:
+            log.warning("warning: %s %r is not the one %r was made with (its SHA-256 differs); the frames will "
+                        "differ", name, path, str(video))
+    return spec

@@ -1,0 +1,421 @@
+"""The render spec: everything that decides a video, as one frozen, validated value.
+
+:class:`RenderSpec` holds every option of ``neuromv render``. The CLI derives its flags from the spec's fields, the
+Python API takes the same names as keywords, a JSON file (``--spec``), a batch manifest line and the MP4's ``neuromv``
+tag carry the same flat object; so no option can exist in one and not the others. A spec is checked once, when it
+is built: a bad value is an :class:`OptionError` naming the field, the value and what is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import json
+import math
+import os
+import re
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .audio import MIN_DURATION, as_fps
+from .cppn import CPPNConfig
+from .errors import NeuromvError, OptionError
+from .fit import FitConfig
+from .render import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
+from .stems import SEPARATORS, stem_names
+from .video import DEFAULT_CRF, ENCODERS, X264_PRESET_CHOICES, X264_PRESETS, check_crf
+
+#: Long side of the video when no size is given, in pixels.
+DEFAULT_SIDE = 512
+MIN_SIDE, MAX_SIDE = 16, 8192
+#: The visual presets. ``classic`` is neuromv's first look: the mel latents straight into the CPPN.
+PRESETS = ("classic",)
+PANELS = ("shared", "own")
+STEM_COUNTS = (2, 4, 5)
+#: The groups of options, in the order the CLI's help and the README show them.
+GROUPS = {
+    "input": "what to render",
+    "excerpt": "which part of the song",
+    "look": "the network and its look",
+    "fit": "fitting the network to the cover",
+    "video": "frame size, rate and encoding",
+    "device": "where and how the network runs",
+    "stems": "split the song and give each stem its own panel",
+    "run": "how the command behaves",
+}
+
+Size = tuple[int, int]
+
+
+def parse_size(size: str | int | Sequence[int]) -> Size:
+    """``"1280x720"``, ``512`` or ``(1280, 720)`` -> (width, height); both even, from 16 to 8192."""
+    text = size if isinstance(size, str) else None
+    try:
+        if isinstance(size, str):
+            match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*|\s*(\d+)\s*", size)
+            if match is None:
+                raise ValueError
+            width, height = (int(match.group(3)),) * 2 if match.group(3) else (int(match.group(1)),
+                                                                              int(match.group(2)))
+        elif isinstance(size, int) and not isinstance(size, bool):
+            width = height = size
+        else:
+            width, height = (int(v) for v in size)
+    except (ValueError, TypeError):
+        raise OptionError(f"size={size!r} must be WIDTHxHEIGHT in pixels, e.g. 512x512 or 1280x720") from None
+    shown = text or f"{width}x{height}"
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise OptionError(f"size={shown} must be from {MIN_SIDE} to {MAX_SIDE} pixels on each side")
+    if width % 2 or height % 2:
+        raise OptionError(f"size={shown}: width and height must be even for H.264 (yuv420p); "
+                          f"try {width + width % 2}x{height + height % 2}")
+    return width, height
+
+
+def size_for_aspect(aspect: float, side: int = DEFAULT_SIDE) -> Size:
+    """(width, height) with ``width / height ~= aspect``, the long side ``side``, both even."""
+    def even(value: float) -> int:
+        return max(MIN_SIDE, 2 * round(value / 2))
+    return (even(side), even(side / aspect)) if aspect >= 1 else (even(side * aspect), even(side))
+
+
+# --- checks of single values: each returns the value in its canonical form or raises OptionError --------------------
+
+Check = Callable[[str, Any], Any]
+
+
+def _via(check: Callable[[Any], Any]) -> Check:
+    """A module's own check of a value (one place for each range)."""
+    def checked(name: str, value: Any) -> Any:
+        check(value)
+        return value
+    return checked
+
+
+def _seed(name: str, value: int) -> int:
+    if not 0 <= value < 2**63:
+        raise OptionError(f"seed={value!r} must be a whole number from 0 to 2**63 - 1")
+    return value
+
+
+def _device(name: str, value: str) -> str:
+    kind, _, index = value.partition(":")
+    if kind not in DEVICES or (index and not (kind in ("cuda", "mps") and index.isdigit())):
+        raise OptionError(f"device={value!r} is not one of {list(DEVICES)} (or cuda:N){_nearest(value, DEVICES)}")
+    return value
+
+
+def _seconds(low: float) -> Check:
+    def check(name: str, value: float) -> float:
+        if not (math.isfinite(value) and value >= low):
+            raise OptionError(f"{name}={value!r} must be a number of seconds >= {low:g}")
+        return value
+    return check
+
+
+def _one_of(choices: Sequence[Any]) -> Check:
+    def check(name: str, value: Any) -> Any:
+        if value not in choices:
+            raise OptionError(f"{name}={value!r} is not one of {list(choices)}{_nearest(value, choices)}")
+        return value
+    return check
+
+
+def _through(config: type, **fixed: Any) -> Check:
+    """The check of ``config``'s own field of the same name (one place for each range: CPPNConfig, FitConfig)."""
+    def check(name: str, value: Any) -> Any:
+        config(**{**fixed, name: value})
+        return value
+    return check
+
+
+def _size(name: str, value: Any) -> str:
+    width, height = parse_size(value)
+    return f"{width}x{height}"
+
+
+def _fps(name: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Fraction)):
+        raise OptionError(f"fps={value!r} must be a positive number such as 24, 25, 29.97, 30 or 60")
+    return str(as_fps(value))
+
+
+def _preset(name: str, value: str) -> str:
+    if value in X264_PRESETS:
+        raise OptionError(f"preset={value!r} is an x264 speed: use --x264-preset {value} (x264_preset={value!r}); "
+                          f"--preset picks the look, one of {list(PRESETS)}")
+    return _one_of(PRESETS)(name, value)
+
+
+def _nearest(value: Any, choices: Sequence[Any]) -> str:
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- the fields --------------------------------------------------------------------------------------------------
+
+def _option(default: Any, group: str, help: str, *, check: Check | None = None, choices: Sequence[Any] = (),
+            shown: str | None = None, short: str | None = None, local: bool = False, path: bool = False,
+            metavar: str | None = None) -> Any:
+    """A spec field. ``help``: one line for ``--help`` and the README. ``shown``: the default as the README says it
+    (when not the value itself). ``local``: about this machine or this run, not the picture (output paths,
+    progress, caches, threads): left out of the record in the video and not carried over by ``--like``.
+    ``path``: a file name (a ``Path`` is accepted; the record keeps only its last part)."""
+    meta = dict(group=group, help=help, check=check or (_one_of(choices) if choices else None), choices=tuple(choices),
+                shown=shown, short=short, local=local, path=path, metavar=metavar)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """Everything that decides a video. Build it with keywords (the names of ``neuromv render``'s flags with ``_``
+    for ``-``), :meth:`from_dict` or :meth:`from_json`; change it with :meth:`replace`. Every field is checked when the
+    spec is built.
+
+    ``None`` for ``size``, ``hidden``, ``latent_dim``, ``layout`` and ``panels`` means "decided by the inputs" (the
+    cover's aspect, a saved model's config, the stem count); a rendered video records the resolved values.
+    """
+
+    # input
+    song: str | None = _option(None, "input", "the song: mp3, wav, flac, ogg, m4a, opus, or a video with an audio "
+                               "track", path=True, shown="required", metavar="SONG")
+    output: str | None = _option(None, "input", "the MP4 to write", shown="the song's path with .mp4", short="-o",
+                                 local=True, path=True, metavar="FILE")
+    image: str | None = _option(None, "input", "cover to fit the network to: JPEG, PNG (RGBA, palette, 16-bit), "
+                                "WebP, grayscale; any size", shown="none (random network)", path=True, metavar="FILE")
+    model: str | None = _option(None, "input", "render from a network written by --save-model (no refitting)",
+                                path=True, metavar="FILE")
+    save_model: str | None = _option(None, "input", "write the (fitted) network and its config to this file",
+                                     local=True, path=True, metavar="FILE")
+    # excerpt
+    start: float = _option(0.0, "excerpt", "start of the excerpt in seconds; its own audio is muxed",
+                           check=_seconds(0.0))
+    duration: float | None = _option(None, "excerpt", "length of the excerpt in seconds", shown="to the end",
+                                     check=_seconds(MIN_DURATION))
+    # look
+    preset: str = _option("classic", "look", "the visual preset", check=_preset, choices=PRESETS)
+    seed: int = _option(0, "look", "seeds the network and the fitting; the same seed gives the same frames on a "
+                        "device", check=_seed)
+    hidden: int | None = _option(None, "look", "hidden-layer width", shown="32, or the saved model's",
+                                 check=_through(CPPNConfig))
+    latent_dim: int | None = _option(None, "look", "mel bins = latent size", shown="64, or the saved model's",
+                                     check=_through(CPPNConfig))
+    # fit
+    steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=_through(FitConfig))
+    lr: float = _option(FitConfig.lr, "fit", "peak learning rate of the fitting (cosine decay)",
+                        check=_through(FitConfig))
+    motion: float = _option(FitConfig.motion, "fit", "fidelity vs motion when fitting: about the gray levels of "
+                            "change per frame to keep (0 = most faithful, nearly still)", check=_through(FitConfig))
+    # video
+    size: str | None = _option(None, "video", "frame size WxH, both even (H.264), 16-8192; with --stems, a panel's "
+                               "size", shown="512 on the long side, the cover's (or model's) aspect", check=_size,
+                               metavar="WxH")
+    fps: str = _option("30", "video", "frames per second: 24, 25, 29.97 (= 30000/1001), 30, 60, ...; exactly one "
+                       "latent per frame", check=_fps)
+    crf: int = _option(DEFAULT_CRF, "video", "x264 quality, 0-51, lower is better (NVENC: -cq)",
+                       check=_via(check_crf))
+    x264_preset: str = _option("auto", "video", "x264 speed preset (NVENC: the matching p1-p7); auto = ultrafast "
+                               "when the CPU renders (the encoder leaves the cores to the network), veryfast on a GPU",
+                               choices=X264_PRESET_CHOICES)
+    encoder: str = _option("auto", "video", "video encoder: auto = NVENC when rendering on a CUDA GPU that has it "
+                           "(T4, L4, RTX), else libx264", choices=ENCODERS)
+    # device
+    device: str = _option("auto", "device", "where the network runs: auto = CUDA, then Apple MPS, then the CPU",
+                          check=_device, choices=DEVICES)
+    precision: str = _option("auto", "device", "the hidden layers' dtype (auto = float32)", choices=PRECISIONS)
+    batch_size: int | None = _option(None, "device", "frames per batch", shown="8 on a CPU, from free memory on a "
+                                     "GPU", check=_via(check_batch_size))
+    threads: int | None = _option(None, "device", "CPU threads for rendering, fitting and Demucs; give each of "
+                                  "several renders at once its share of the cores", shown="one per core",
+                                  check=_via(check_threads), local=True)
+    # stems
+    stems: int | None = _option(None, "stems", "split the song into 2 (vocals | accompaniment), 4 (vocals, drums, "
+                                "bass, other) or 5 (+ piano) stems, each in its own panel", shown="none",
+                                choices=STEM_COUNTS)
+    separator: str = _option("auto", "stems", "auto (demucs, then spleeter, then hpss: the first that runs here), "
+                             "spleeter, demucs, or hpss (built in: harmonic | percussive)", choices=SEPARATORS)
+    layout: str | None = _option(None, "stems", "how the panels are laid out", shown="row for 2, grid for 4-5",
+                                 choices=LAYOUTS)
+    labels: bool = _option(False, "stems", "write each stem's name on its panel")
+    panels: str | None = _option(None, "stems", "one network for every panel (the fitted cover) or one each "
+                                 "(seeds seed, seed+1, ...)", shown="shared with a cover, own without",
+                                 choices=PANELS)
+    cache: bool = _option(True, "stems", "reuse separations (--no-cache: separate again)", local=True)
+    cache_dir: str | None = _option(None, "stems", "where separations are cached", shown="~/.cache/neuromv/stems",
+                                    local=True, path=True, metavar="DIR")
+    spleeter_python: str | None = _option(None, "stems", "the Python of Spleeter's own environment",
+                                          shown="NEUROMV_SPLEETER_PYTHON, or a spleeter on PATH", local=True,
+                                          path=True, metavar="FILE")
+    spleeter_config: str | None = _option(None, "stems", "a Spleeter config other than spleeter:<stems>stems")
+    demucs_model: str = _option("htdemucs", "stems", "the Demucs model name")
+    demucs_repo: str | None = _option(None, "stems", "a local folder of Demucs models", local=True, path=True,
+                                      metavar="DIR")
+    # run
+    overwrite: bool = _option(False, "run", "replace an existing output file", short="-y", local=True)
+    quiet: bool = _option(False, "run", "no progress bars", short="-q", local=True)
+
+    def __post_init__(self) -> None:
+        for spec_field in fields():
+            value = _checked(spec_field, getattr(self, spec_field.name))
+            object.__setattr__(self, spec_field.name, value)  # the canonical form: "512x512", "30000/1001", 2.0
+        if self.image is not None and self.model is not None:
+            raise OptionError("image and model cannot be used together: a saved model is already fitted")
+        if self.stems is not None:
+            stem_names(self.stems, self.separator)
+
+    # --- building and changing ------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, options: Mapping[str, Any]) -> RenderSpec:
+        """A spec from a flat mapping of field names (a parsed JSON object, a manifest line, keywords)."""
+        if not isinstance(options, Mapping):
+            raise OptionError(f"a render spec must be a JSON object of options, not {type(options).__name__}")
+        check_names(options)
+        return cls(**options)
+
+    @classmethod
+    def from_json(cls, text: str) -> RenderSpec:
+        """The inverse of :meth:`to_json`."""
+        try:
+            options = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise OptionError(f"the spec is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        return cls.from_dict(options)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> RenderSpec:
+        """Read a spec written by :meth:`to_json` (``neuromv render --dump-spec``) from ``path``."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NeuromvError(f"spec file {str(path)!r} cannot be read ({exc.__class__.__name__}: "
+                               f"{getattr(exc, 'strerror', None) or exc})") from None
+        try:
+            return cls.from_json(text)
+        except OptionError as exc:
+            raise OptionError(f"spec file {str(path)!r}: {exc}") from None
+
+    def replace(self, **changes: Any) -> RenderSpec:
+        """A copy with ``changes`` (field names), checked like a new spec."""
+        check_names(changes)
+        return dataclasses.replace(self, **changes)
+
+    # --- reading --------------------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, flat, as plain JSON values."""
+        return {spec_field.name: getattr(self, spec_field.name) for spec_field in fields()}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The spec as a JSON object; :meth:`from_json` gives back an equal spec."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def record(self) -> dict[str, Any]:
+        """What a video keeps of the spec: every field that decides the picture, file names without their folders
+        (a published video does not carry its maker's paths); the local fields are left out."""
+        kept = {}
+        for spec_field in fields():
+            value = getattr(self, spec_field.name)
+            if spec_field.metadata["local"]:
+                continue
+            kept[spec_field.name] = Path(value).name if spec_field.metadata["path"] and value is not None else value
+        return kept
+
+    @property
+    def frame_size(self) -> Size | None:
+        """(width, height) of a frame (a panel with stems), or None until resolved."""
+        return parse_size(self.size) if self.size is not None else None
+
+    @property
+    def frame_rate(self) -> Fraction:
+        """The exact frame rate."""
+        return as_fps(self.fps)
+
+
+def fields() -> tuple[dataclasses.Field[Any], ...]:
+    """The spec's fields, in order."""
+    return dataclasses.fields(RenderSpec)
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(RenderSpec)
+
+
+def base_type(spec_field: dataclasses.Field[Any]) -> type:
+    """``int`` for ``int | None``, and so on."""
+    hint = _hints()[spec_field.name]
+    return next(kind for kind in typing.get_args(hint) or (hint,) if kind is not type(None))
+
+
+def optional(spec_field: dataclasses.Field[Any]) -> bool:
+    """Whether the field may be None."""
+    return type(None) in typing.get_args(_hints()[spec_field.name])
+
+
+_KIND_WORDS = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _checked(spec_field: dataclasses.Field[Any], value: Any) -> Any:
+    """``value`` of ``spec_field`` in its canonical form, or an OptionError naming the field, value and what is
+    valid."""
+    name, meta, kind = spec_field.name, spec_field.metadata, base_type(spec_field)
+    if value is None:
+        if optional(spec_field):
+            return None
+        raise OptionError(f"{name}=None must be {_KIND_WORDS[kind]}")
+    if meta["path"] and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if name not in ("size", "fps"):  # those two take a number or a string and say so themselves
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise OptionError(f"{name}={value!r} must be {_KIND_WORDS[kind]}, not {type(value).__name__}")
+    return meta["check"](name, value) if meta["check"] is not None else value
+
+
+def check_names(options: Mapping[str, Any]) -> None:
+    """Refuse a key that is no field, naming the nearest valid one."""
+    names = [spec_field.name for spec_field in fields()]
+    for key in options:
+        if key not in names:
+            raise OptionError(f"unknown option {key!r}{_nearest(key, names) or f'; valid: {names}'}")
+
+
+def flag(spec_field: dataclasses.Field[Any]) -> str:
+    """The CLI flag of a field: ``--batch-size``; ``--no-cache`` for a switch that is on by default; ``SONG``."""
+    if spec_field.name == "song":
+        return "SONG"
+    name = spec_field.name.replace("_", "-")
+    return f"--no-{name}" if spec_field.default is True else f"--{name}"
+
+
+def grouped() -> Iterator[tuple[str, list[dataclasses.Field[Any]]]]:
+    """(group, its fields) in :data:`GROUPS` order."""
+    for group in GROUPS:
+        yield group, [spec_field for spec_field in fields() if spec_field.metadata["group"] == group]
+
+
+def shown_default(spec_field: dataclasses.Field[Any]) -> str:
+    """The default as ``--help`` and the README say it."""
+    default = spec_field.default
+    return spec_field.metadata["shown"] or ("off" if default is False else "on" if default is True else
+                                            "none" if default is None else str(default))
+
+
+def options_table() -> str:
+    """The README's options table (Markdown), made from the fields: a test checks the README holds exactly this."""
+    rows = ["| option | default | meaning |", "| --- | --- | --- |"]
+    for group, members in grouped():
+        rows.append(f"| **{group}** | | *{GROUPS[group]}* |")
+        for spec_field in members:
+            meta = spec_field.metadata
+            names = ", ".join(n for n in (meta["short"], flag(spec_field)) if n)
+            choices = f" ({', '.join(map(str, meta['choices']))})" if meta["choices"] else ""
+            rows.append(f"| `{names}` | {shown_default(spec_field)} | {meta['help']}{choices} |")
+    return "\n".join(rows)
