@@ -5,7 +5,7 @@
     python benchmarks/bench_render.py --rss 1 10 60           # peak RSS for 1-, 10- and 60-minute songs
 
 Three implementations, each measured per frame size for render-only, encode-only and end to end (with peak RSS):
-- ours: the current defaults (the faster tanh form for this CPU, one render thread per core, ``preset="auto"``);
+- ours: the current defaults (the faster tanh form for this CPU, one render thread per core, ``x264_preset="auto"``);
 - previous: the last release (tanh always as ``2 * sigmoid(2x) - 1``, every op split across the cores, x264
   veryfast);
 - naive: one frame at a time with the whole [pixels, 3 + 2K + latent_dim] input built per frame and frames converted
@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 import neuromv
-from neuromv import ffmpeg, pipeline
+from neuromv import ffmpeg
 from neuromv.render import pick_device, pick_precision
 from neuromv.video import pick_preset, pick_threads
 
@@ -172,7 +172,7 @@ def encode_rate(impl: str, frames: np.ndarray, seconds: float, out: Path, device
 
 def naive_render(song: str, output: str, size: str, duration: float) -> Path:
     """The naive pipeline end to end: decode, latents, naive frames, naive writer."""
-    width, height = pipeline.parse_size(size)
+    width, height = neuromv.parse_size(size)
     audio = neuromv.load_audio(song, duration=duration)
     latents = neuromv.mel_latents(audio, 30)
     net = neuromv.build(neuromv.CPPNConfig(), seed=0)
@@ -193,7 +193,7 @@ def child(spec: dict) -> None:
     else:
         with previous_release() if impl == "previous" else contextlib.nullcontext():
             out = neuromv.render(spec.pop("song"), spec.pop("output"), quiet=True, overwrite=True,
-                                 preset=PRESETS[impl], **spec)
+                                 x264_preset=PRESETS[impl], **spec)
     seconds, cpu = clock.seconds()
     frames = neuromv.read_frames(out, size=(16, 16), gray=True).shape[0]
     print(json.dumps({"seconds": seconds, "cpu": cpu, "frames": frames, "rss_mb": peak_rss_mb()}))
@@ -244,7 +244,7 @@ def speed(sizes: list[str], device: torch.device, e2e_scale: float, repeats: int
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            width, height = pipeline.parse_size(size)
+            width, height = neuromv.parse_size(size)
             budget = max(8, min(2048, int(1e8 / (width * height))))  # about equal work per size (8-10 s)
             e2e_seconds = round(min(60.0, max(10.0, e2e_scale * 4e8 / (width * height) / 30)))
             song = looped_song(e2e_seconds, Path(tmp) / "song.wav")

@@ -15,4 +15,5 @@ stems = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 video = neuromv.render(here / "metal_madness_30s.ogg", "stems.mp4", stems=stems, separator=separator, size=(192, 192),
                        start=4, duration=6, labels=True, overwrite=True)
 info = neuromv.probe(video)
-print(video, f"{info.width}x{info.height}", "stems:", ", ".join(info.metadata["stems"]), "by", info.metadata["separator"])
+made = info.metadata["made"]  # what the run decided: the stems and the separator that ran
+print(video, f"{info.width}x{info.height}", "stems:", ", ".join(made["stems"]), "by", made["separator"])

@@ -33,11 +33,12 @@ def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
         target = parser.add_argument_group(group, GROUPS[group])
         for spec_field in members:
             meta, kind = spec_field.metadata, base_type(spec_field)
+            if spec_field.name == "song":  # given here, or by --spec
+                target.add_argument("song", nargs="?", metavar=meta["metavar"], default=argparse.SUPPRESS,
+                                    help=meta["help"])
+                continue
             options: dict[str, object] = dict(default=argparse.SUPPRESS,
                                               help=f"{meta['help']} (default: {shown_default(spec_field)})")
-            if spec_field.name == "song":
-                target.add_argument("song", nargs="?", metavar=meta["metavar"], **options)
-                continue
             if kind is bool:
                 options["action"] = "store_false" if spec_field.default else "store_true"
             else:

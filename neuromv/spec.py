@@ -234,18 +234,19 @@ class RenderSpec:
                                   "several renders at once its share of the cores", shown="one per core",
                                   check=_via(check_threads), local=True)
     # stems
-    stems: int | None = _option(None, "stems", "split the song into 2 (vocals | accompaniment), 4 (vocals, drums, "
-                                "bass, other) or 5 (+ piano) stems, each in its own panel", shown="none",
+    stems: int | None = _option(None, "stems", "split the song into stems, each in its own panel: 2 = vocals and "
+                                "accompaniment; 4 = vocals, drums, bass, other; 5 = those and piano", shown="none",
                                 choices=STEM_COUNTS)
-    separator: str = _option("auto", "stems", "auto (demucs, then spleeter, then hpss: the first that runs here), "
-                             "spleeter, demucs, or hpss (built in: harmonic | percussive)", choices=SEPARATORS)
+    separator: str = _option("auto", "stems", "auto = the first of demucs, spleeter and hpss that runs here; hpss is "
+                             "built in (harmonic and percussive, no model)", choices=SEPARATORS)
     layout: str | None = _option(None, "stems", "how the panels are laid out", shown="row for 2, grid for 4-5",
                                  choices=LAYOUTS)
     labels: bool = _option(False, "stems", "write each stem's name on its panel")
     panels: str | None = _option(None, "stems", "one network for every panel (the fitted cover) or one each "
                                  "(seeds seed, seed+1, ...)", shown="shared with a cover, own without",
                                  choices=PANELS)
-    cache: bool = _option(True, "stems", "reuse separations (--no-cache: separate again)", local=True)
+    cache: bool = _option(True, "stems", "separate again instead of reusing a cached separation",
+                          shown="off (cached separations are reused)", local=True)
     cache_dir: str | None = _option(None, "stems", "where separations are cached", shown="~/.cache/neuromv/stems",
                                     local=True, path=True, metavar="DIR")
     spleeter_python: str | None = _option(None, "stems", "the Python of Spleeter's own environment",
@@ -417,5 +418,6 @@ def options_table() -> str:
             meta = spec_field.metadata
             names = ", ".join(n for n in (meta["short"], flag(spec_field)) if n)
             choices = f" ({', '.join(map(str, meta['choices']))})" if meta["choices"] else ""
-            rows.append(f"| `{names}` | {shown_default(spec_field)} | {meta['help']}{choices} |")
+            cells = (f"`{names}`", shown_default(spec_field), meta["help"] + choices)
+            rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows)

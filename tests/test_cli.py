@@ -31,7 +31,7 @@ def test_cli_renders_beside_the_song(tmp_path, song, cover, capsys, no_ffmpeg_le
     assert code == 0 and target.is_file() and out == "" and err == ""
     info = neuromv.probe(target)
     assert (info.width, info.height) == (32, 24)
-    assert info.metadata["seed"] == 7 and info.metadata["image"] == "cover.png"
+    assert info.metadata["spec"]["seed"] == 7 and info.metadata["spec"]["image"] == "cover.png"
     assert not list(tmp_path.glob(".*.part"))
 
 
@@ -102,9 +102,11 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], int, str]]:
         "missing folder": (["render", g, "-o", str(tmp_path / "nowhere" / "x.mp4")], 1, "nowhere' does not exist"),
         "output is the input": (["render", g, "-o", g, "-y"], 1, "is also an input"),
         "bad model": (["render", g, "--model", str(junk_image)], 1, "is not a neuromv checkpoint"),
-        "unknown device": (["render", g, "--device", "tpu"], 2, "invalid choice: 'tpu'"),
+        "unknown device": (["render", g, "--device", "tpu"], 2, "device='tpu' is not one of ['auto', 'cpu'"),
         "crf 60": (["render", g, "--crf", "60"], 2, "crf=60 must be a whole number from 0 (lossless) to 51"),
-        "unknown preset": (["render", g, "--preset", "warp"], 2, "invalid choice: 'warp'"),
+        "unknown preset": (["render", g, "--preset", "warp"], 2, "preset='warp' is not one of ['classic']"),
+        "unknown x264 preset": (["render", g, "--x264-preset", "warp"], 2, "x264_preset='warp' is not one of ['auto'"),
+        "unknown option": (["render", g, "--motoin", "2"], 2, "unrecognized arguments: --motoin"),
     }
 
 
@@ -112,7 +114,8 @@ CASES = [
     "missing file", "text named mp3", "truncated mp3", "silent audio", "0.1 s of audio", "zero-size image",
     "unreadable image", "missing image", "size 0x0", "size 5x3", "odd size", "size words", "fps 0", "batch size -1",
     "threads 0", "start past end", "negative start", "tiny duration", "zero hidden width", "missing folder",
-    "output is the input", "bad model", "unknown device", "crf 60", "unknown preset",
+    "output is the input", "bad model", "unknown device", "crf 60", "unknown preset", "unknown x264 preset",
+    "unknown option",
 ]
 
 

@@ -36,7 +36,7 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     check_video(tmp_path / "neuromv_video.mp4", frames=60)
-    assert neuromv.probe(tmp_path / "neuromv_video.mp4").metadata["stems"] == ["harmonic", "percussive"]
+    assert neuromv.probe(tmp_path / "neuromv_video.mp4").metadata["made"]["stems"] == ["harmonic", "percussive"]
     outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "device: cpu" in outputs or "device: cuda" in outputs
     assert "reactivity" in outputs

@@ -31,8 +31,8 @@ def test_frame_count_and_av_duration(tmp_path, fps, no_ffmpeg_left):
     assert abs(video_seconds - audio_seconds) <= 1 / fps
     info = neuromv.probe(out)
     assert (info.codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
-    assert info.metadata["fps"] == str(fps) and info.metadata["neuromv"] == neuromv.__version__
-    assert (info.metadata["preset"], info.metadata["crf"]) == ("ultrafast", 18)  # preset auto, rendered on the CPU
+    assert info.metadata["spec"]["fps"] == str(fps) and info.metadata["neuromv"] == neuromv.__version__
+    assert (info.metadata["made"]["x264_preset"], info.metadata["spec"]["crf"]) == ("ultrafast", 18)  # auto, on a CPU
     assert b" threads=1 " in out.read_bytes()  # x264's own settings record: one encoder thread beside a CPU render
 
 
@@ -42,7 +42,7 @@ def test_auto_preset_follows_the_render_device():
     assert pick_preset("auto", "cpu") == "ultrafast" and pick_preset(None, "cuda") == "veryfast"
     assert pick_preset("slow", "cpu") == "slow"
     assert (pick_threads("auto", "cpu"), pick_threads(None, "cuda"), pick_threads("ultrafast", "cpu")) == (1, 0, 0)
-    with pytest.raises(neuromv.OptionError, match=r"preset='warp' is not one of \['auto', 'ultrafast'"):
+    with pytest.raises(neuromv.OptionError, match=r"x264_preset='warp' is not one of \['auto', 'ultrafast'"):
         pick_preset("warp")
 
 
@@ -150,7 +150,7 @@ def test_saved_model_renders_without_refitting(tmp_path, song, cover):
     first = neuromv.render(song, tmp_path / "fit.mp4", image=cover, steps=30, save_model=model, **TINY)
     again = neuromv.render(song, tmp_path / "again.mp4", model=model, **TINY)
     assert np.array_equal(neuromv.read_frames(first), neuromv.read_frames(again))
-    assert neuromv.probe(again).metadata["model"] == "m.pt"
+    assert neuromv.probe(again).metadata["spec"]["model"] == "m.pt"
 
 
 def test_cover_sets_aspect(tmp_path, song, cover):

@@ -51,7 +51,7 @@ def test_hpss_end_to_end(tmp_path, drums_and_chord, no_ffmpeg_left):
     out = neuromv.render(song, tmp_path / "hpss.mp4", stems=2, separator="hpss", size="32x32", quiet=True,
                          cache_dir=tmp_path / "cache", labels=True)
     info = neuromv.probe(out)
-    assert (info.width, info.height) == (64, 32) and info.metadata["stems"] == ["harmonic", "percussive"]
+    assert (info.width, info.height) == (64, 32) and info.metadata["made"]["stems"] == ["harmonic", "percussive"]
     frames = neuromv.read_frames(out)
     assert frames.shape[0] == 180
     harmonic, percussive = change(frames[:, 8:, :32]), change(frames[:, 8:, 32:])  # below the labels
@@ -138,7 +138,7 @@ def test_demucs_random_model_end_to_end(tmp_path):
     assert all(s.shape == (2, 3 * 44100) for s in four.stems.values())
     out = neuromv.render(song, tmp_path / "d.mp4", stems=2, separator="demucs", demucs_model="demucs_unittest",
                          size="16x16", quiet=True, cache=False)
-    assert neuromv.probe(out).metadata["stems"] == ["vocals", "accompaniment"]
+    assert neuromv.probe(out).metadata["made"]["stems"] == ["vocals", "accompaniment"]
     assert neuromv.read_frames(out, gray=True).shape == (90, 16, 32)
 
 
@@ -167,7 +167,8 @@ def test_spleeter_random_checkpoint_end_to_end(tmp_path, monkeypatch):
                          spleeter_config=str(models / "tiny-2stems.json"), size="16x16", quiet=True,
                          cache_dir=tmp_path / "cache")
     info = neuromv.probe(out)
-    assert info.metadata["separator"] == "spleeter" and info.metadata["stems"] == ["vocals", "accompaniment"]
+    facts = info.metadata["made"]
+    assert facts["separator"] == "spleeter" and facts["stems"] == ["vocals", "accompaniment"]
     frames = neuromv.read_frames(out, gray=True)
     assert frames.shape == (120, 16, 32) and frames[:, :, :16].std() > 0 and frames[:, :, 16:].std() > 0
 
