@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -179,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("neuromv: interrupted; no output written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (`neuromv info v.mp4 | head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     finally:
         for stop, handler in previous.items():
             signal.signal(stop, handler)

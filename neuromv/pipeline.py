@@ -188,7 +188,7 @@ def render(song: str | Path | None = None, output: str | Path | None = None, *, 
     """
     spec = make_spec(spec, song=song, output=output, **options)
     if spec.song is None:
-        raise OptionError("no song given: render('song.mp3', ...) or a spec with a song")
+        raise OptionError("no song given: name one (neuromv render SONG, render('song.mp3')) or use a spec that has one")
     target = output_path(spec)
     device = pick_device(spec.device)
     settings = encoding(spec, device)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import OptionError
+from .errors import NeuromvError, OptionError
 from .files import content_hash
 from .spec import RenderSpec
 from .video import probe
@@ -51,6 +51,8 @@ def made(prepared: Prepared, settings: dict[str, Any]) -> dict[str, Any]:
 def read(video: str | Path) -> dict[str, Any]:
     """The tag of ``video``. A file FFmpeg cannot read is an :class:`FFmpegError` (exit 1); a video without a
     neuromv tag, or with one from before the render spec, an :class:`OptionError` (exit 2)."""
+    if not Path(video).is_file():
+        raise NeuromvError(f"video {str(video)!r} does not exist")
     tag = probe(video).metadata
     if tag is None:
         raise OptionError(f"video {str(video)!r} has no neuromv tag (not made by neuromv, or its metadata was "
