@@ -8,6 +8,7 @@ audio track of a video file, ...) is decoded by FFmpeg. Times on the grid are ex
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import re
@@ -20,6 +21,8 @@ import numpy as np
 
 from . import ffmpeg
 from .errors import AudioError, OptionError
+
+log = logging.getLogger("neuromv")
 
 #: Shortest audio (after ``start``/``duration``) worth a video, in seconds.
 MIN_DURATION = 0.5
@@ -101,13 +104,23 @@ class AudioStream:
         self.sample_rate, self.channels = sample_rate, channels
         self.n_samples = 0
         self.peak = 0.0
+        #: Samples that were NaN or infinite (played and analysed as silence), and the time of the first.
+        self.bad_samples = 0
+        self.first_bad: float | None = None
         self._reader = reader
 
     def blocks(self) -> Iterator[np.ndarray]:
-        """Yield float32 [channels, n] blocks in order (once)."""
+        """Yield float32 [channels, n] blocks in order (once). NaN and infinite samples (a corrupt float file) are
+        replaced by silence and counted (see :meth:`check`)."""
         for block in self._reader:
             if block.shape[1] == 0:
                 continue
+            bad = ~np.isfinite(block)
+            if bad.any():
+                if self.first_bad is None:
+                    self.first_bad = self.start + (self.n_samples + int(np.argmax(bad.any(axis=0)))) / self.sample_rate
+                self.bad_samples += int(bad.sum())
+                block = np.where(bad, np.float32(0.0), block)
             self.n_samples += block.shape[1]
             self.peak = max(self.peak, float(np.max(np.abs(block))))
             yield block
@@ -120,8 +133,12 @@ class AudioStream:
             raise AudioError(f"song {str(self.path)!r} has {seconds:.2f} s of audio{where}; "
                              f"neuromv needs at least {MIN_DURATION} s")
         if not self.peak > SILENCE_PEAK:
-            raise AudioError(f"song {str(self.path)!r} is silent{where} (peak {self.peak:.1e}); "
+            damaged = f", and {self.bad_samples} of its samples are NaN or infinite" if self.bad_samples else ""
+            raise AudioError(f"song {str(self.path)!r} is silent{where} (peak {self.peak:.1e}{damaged}); "
                              "there is no music to follow")
+        if self.bad_samples:
+            log.warning("warning: song %r has %d NaN or infinite samples, the first at %.3f s; they are played "
+                        "as silence", str(self.path), self.bad_samples, self.first_bad)
 
 
 def open_audio(path: str | Path, *, start: float = 0.0, duration: float | None = None,

@@ -96,14 +96,14 @@ class Process:
     FFmpeg runs in its own session so a Ctrl-C reaches Python only; :meth:`kill` and :meth:`finish` always reap it.
     """
 
-    def __init__(self, args: Sequence[str], *, what: str, read: bool = False):
+    def __init__(self, args: Sequence[str], *, what: str, read: bool = False, pass_fds: Sequence[int] = ()):
         self.what = what
         cmd = [executable(), "-hide_banner", "-nostdin", *args]  # -nostdin: no keyboard commands; pipe:0 still works
         try:
             self.popen = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL if read else subprocess.PIPE,
                 stdout=subprocess.PIPE if read else subprocess.DEVNULL, stderr=subprocess.PIPE,
-                start_new_session=True,
+                start_new_session=True, pass_fds=tuple(pass_fds),  # pass_fds: more pipes, read as pipe:N
             )
         except OSError as exc:
             raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc

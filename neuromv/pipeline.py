@@ -138,7 +138,8 @@ def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
             if fitting:
                 fit(own, cover, panel_latents[index], config=fit_config, seed=spec.seed + index, device=device,
                     progress=not spec.quiet)
-    excerpt = AudioTrack(song.path, song.start, song.n_samples / song.sample_rate)
+    excerpt = AudioTrack(song.path, song.start, spec.duration)  # decoded again as it was here, the same samples
+    facts["duration"] = round(song.n_samples / song.sample_rate, 6)
     return Prepared(spec, device, excerpt, list(zip(networks, panel_latents)),
                     labels=facts.get("stems") if spec.labels else None, facts=facts)
 

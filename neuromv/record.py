@@ -42,7 +42,7 @@ def made(prepared: Prepared, settings: dict[str, Any]) -> dict[str, Any]:
     return {
         "format": FORMAT, "neuromv": __version__, "spec": prepared.spec.record(), **hashes,
         "made": {"device": prepared.device.type, "frames": prepared.frame_count,
-                 "duration": round(prepared.excerpt.duration, 6), "network": asdict(prepared.panels[0][0].config),
+                 "network": asdict(prepared.panels[0][0].config),
                  "encoder": settings["encoder"], "x264_preset": settings["preset"],
                  "x264_threads": settings["threads"], **facts},
     }

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ffmpeg
+from .audio import load_audio, to_mono
 from .errors import NeuromvError, OptionError
 from .files import content_hash
 
@@ -80,13 +80,15 @@ def stem_names(stems: int, separator: str) -> tuple[str, ...]:
 
 
 def decode_mix(path: Path, start: float, duration: float | None, rate: int = SEPARATION_RATE) -> np.ndarray:
-    """The excerpt as float32 [2, n] at ``rate`` (FFmpeg resamples and up- or down-mixes)."""
-    args = (["-ss", f"{start:.6f}"] if start else []) + ["-i", str(path)]
-    if duration is not None:
-        args += ["-t", f"{duration:.6f}"]
-    args += ["-map", "0:a:0", "-vn", "-ac", "2", "-ar", str(rate), "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"]
-    raw = ffmpeg.run(args, what=f"decoding {str(path)!r} for separation")
-    return np.frombuffer(raw, dtype="<f4").reshape(-1, 2).T.copy()
+    """The excerpt as float32 [2, n] at ``rate``: decoded by :func:`load_audio`, as for the latents and the sound
+    track, then resampled (soxr, high quality) and made stereo (mono doubled; more channels mixed down to mono first)."""
+    import soxr
+
+    song = load_audio(path, start=start, duration=duration)
+    mix = song.samples if song.samples.shape[0] == 2 else np.repeat(to_mono(song.samples)[None], 2, axis=0)
+    if song.sample_rate != rate:
+        mix = soxr.resample(mix.T, song.sample_rate, rate, quality="HQ").T
+    return np.ascontiguousarray(mix, dtype=np.float32)
 
 
 # --- backends: mix float32 [2, n] at 44.1 kHz -> {name: float32 [channels, n]} -------------------------------
@@ -191,7 +193,8 @@ def default_cache_dir() -> Path:
 
 
 def _cache_key(path: Path, start: float, duration: float | None, backend: str, model: str, stems: int) -> str:
-    spec = json.dumps([content_hash(path), round(start, 6), duration and round(duration, 6), backend, model, stems])
+    spec = json.dumps([content_hash(path), round(start, 6), duration and round(duration, 6), backend, model, stems,
+                       "mix: neuromv's decode"])  # separations of FFmpeg's decode (before 0.2) are not reused
     return hashlib.sha256(spec.encode()).hexdigest()[:32]
 
 

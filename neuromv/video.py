@@ -1,13 +1,16 @@
 """Frames + audio -> MP4 through FFmpeg, atomically; and reading a video back (frames, audio, stream facts).
 
 The writer streams raw RGB frames into FFmpeg's stdin from a thread fed by a bounded queue, so rendering and
-encoding overlap and memory stays bounded. FFmpeg writes H.264 (yuv420p, ``+faststart``) with the song's audio as
-AAC to a hidden temporary file beside the target, which is renamed on success and removed on any failure or
-interrupt; FFmpeg is always reaped.
+encoding overlap and memory stays bounded. The sound is the song as neuromv decoded it for the latents (the same
+decoder, the same samples), streamed as float32 through a second pipe a little ahead of the frames. FFmpeg writes
+H.264 (yuv420p, ``+faststart``) with that audio as AAC to a hidden partial file beside the target, which is renamed
+on success and removed on any failure or interrupt; FFmpeg is always reaped. A partial file is locked while its render
+runs, so one left by a render that was killed outright is recognised and removed by the next render to that path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -24,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from . import ffmpeg
+from .audio import open_audio
 from .errors import FFmpegError, OptionError, OutputError
+
+try:
+    import fcntl
+except ImportError:  # Windows: partial files are not locked, and stale ones are not swept
+    fcntl = None  # type: ignore[assignment]
 
 #: Encoder settings: x264 quality (lower is better) and speed preset.
 DEFAULT_CRF = 18
@@ -51,15 +60,58 @@ AUDIO_BITRATE = "192k"
 QUEUE_BATCHES = 4
 #: The MP4 metadata key (an mdta tag, so any length) that carries neuromv's settings as JSON.
 METADATA_KEY = "neuromv"
+#: How far the sound may run ahead of the frames written, in seconds: FFmpeg holds no more than this of it.
+AUDIO_LEAD = 2.0
 
 
 @dataclass(frozen=True)
 class AudioTrack:
-    """The stretch of ``source`` to mux as the video's sound: ``duration`` seconds from ``start``."""
+    """The stretch of ``source`` to mux as the video's sound: ``duration`` seconds from ``start`` (None: to the end),
+    decoded by :func:`open_audio` as for the latents, so the sound is sample for sample what the latents describe."""
 
     source: Path
     start: float
-    duration: float
+    duration: float | None
+
+
+def _partial_name(path: Path) -> Path:
+    """A hidden partial file beside ``path``, unique to this attempt."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+
+
+def sweep_partial_files(path: Path) -> list[Path]:
+    """Remove the partial files of renders to ``path`` that are no longer running (killed outright, or the machine
+    lost power): a running render holds a lock on its own. Returns the files removed."""
+    removed = []
+    if fcntl is None:
+        return removed
+    for stale in path.parent.glob(f".{path.name}.*.part"):
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a running render: not ours to remove
+        except OSError:
+            os.close(fd)
+            continue
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+        os.close(fd)
+    return removed
+
+
+def _claim(temp: Path) -> int:
+    """Create ``temp`` and hold a lock on it for this render's lifetime; returns the descriptor that holds it."""
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {str(temp.parent)!r} ({exc.strerror}); choose "
+                          "another --output") from None
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
 
 
 @functools.lru_cache(maxsize=None)
@@ -143,6 +195,7 @@ class VideoWriter:
             raise OptionError(f"size={width}x{height}: width and height must be even for H.264 (yuv420p)")
         threads = pick_threads(preset) if threads is None else threads
         preset = pick_preset(preset)
+        self._lock_fd = None
         if encoder not in ENCODERS[1:]:
             raise OptionError(f"encoder={encoder!r} is not one of {list(ENCODERS[1:])} (resolve 'auto' with "
                               "pick_encoder)")
@@ -150,12 +203,31 @@ class VideoWriter:
         self.path = Path(path)
         self.width, self.height, self.fps = width, height, fps
         self.frames_written = 0
-        self._temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.part")
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._failure: BaseException | None = None
+        self._shown = threading.Condition()  # guards frames_written and _video_done, which the sound keeps pace with
+        self._video_done = False
+        self._sound_thread: threading.Thread | None = None
+        sweep_partial_files(self.path)
+        self._temp = _partial_name(self.path)
+        self._lock_fd: int | None = _claim(self._temp)
+        try:
+            self._start(width, height, fps, audio, metadata, crf, preset, encoder, threads)
+        except BaseException:
+            self._temp.unlink(missing_ok=True)
+            self._release()
+            raise
+
+    def _start(self, width: int, height: int, fps: Fraction, audio: AudioTrack | None,
+               metadata: dict[str, Any] | None, crf: int, preset: str, encoder: str, threads: int) -> None:
+        """Start FFmpeg and the threads that feed it frames and sound."""
         rate = f"{fps.numerator}/{fps.denominator}"
         args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                 "-framerate", rate, "-i", "pipe:0"]
-        if audio is not None:
-            args += ["-ss", f"{audio.start:.6f}", "-t", f"{audio.duration:.6f}", "-i", str(audio.source),
+        sound = open_audio(audio.source, start=audio.start, duration=audio.duration) if audio is not None else None
+        sound_in, sound_out = os.pipe() if sound is not None else (-1, -1)
+        if sound is not None:  # decoded as for the latents; FFmpeg reads it from a pipe of its own
+            args += ["-f", "f32le", "-ar", str(sound.sample_rate), "-ac", str(sound.channels), "-i", f"pipe:{sound_in}",
                      "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE]
         args += ["-c:v", encoder, "-pix_fmt", "yuv420p", "-r", rate]
         if encoder == "libx264":
@@ -166,11 +238,22 @@ class VideoWriter:
             args += ["-metadata", f"{METADATA_KEY}={json.dumps(metadata, separators=(',', ':'))}",
                      "-metadata", f"comment=made with neuromv {metadata.get('neuromv', '')}".rstrip()]
         args += ["-movflags", "+faststart+use_metadata_tags", "-f", "mp4", "-y", str(self._temp)]
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUE_BATCHES)
-        self._failure: BaseException | None = None
-        self._process = ffmpeg.Process(args, what=f"encoding {str(self.path)!r}")
+        try:
+            self._process = ffmpeg.Process(args, what=f"encoding {str(self.path)!r}",
+                                           pass_fds=(sound_in,) if sound is not None else ())
+        except BaseException:
+            if sound is not None:
+                os.close(sound_out)
+            raise
+        finally:
+            if sound is not None:
+                os.close(sound_in)  # FFmpeg holds its own copy
         self._thread = threading.Thread(target=self._pump, name="neuromv-encode", daemon=True)
         self._thread.start()
+        if sound is not None:
+            self._sound_thread = threading.Thread(target=self._pump_sound, args=(sound, sound_out),
+                                                  name="neuromv-sound", daemon=True)
+            self._sound_thread.start()
 
     def _pump(self) -> None:
         try:
@@ -180,6 +263,31 @@ class VideoWriter:
             self._failure = exc
             while self._queue.get() is not None:  # let the producer finish putting
                 pass
+
+    def _pump_sound(self, sound: Any, fd: int) -> None:
+        """Write the decoded song to FFmpeg's second pipe, at most :data:`AUDIO_LEAD` seconds ahead of the frames."""
+        written = 0
+        try:
+            with open(fd, "wb", buffering=0) as pipe, contextlib.closing(sound.blocks()) as blocks:
+                for block in blocks:  # float32 [channels, n]
+                    with self._shown:
+                        self._shown.wait_for(lambda: self._video_done or self._failure is not None or
+                                             written / sound.sample_rate <= self.frames_written / self.fps
+                                             + AUDIO_LEAD)
+                    if self._failure is not None:
+                        return
+                    pipe.write(memoryview(np.ascontiguousarray(block.T, dtype="<f4")).cast("B"))
+                    written += block.shape[1]
+        except BrokenPipeError:  # FFmpeg stopped reading: its own error is the one to report
+            pass
+        except BaseException as exc:
+            self._failure = self._failure or exc
+
+    def _release(self) -> None:
+        """Let go of the partial file's lock (idempotent)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def write(self, frames: np.ndarray) -> None:
         """Queue uint8 frames [b, height, width, 3] (or one [height, width, 3]) for encoding."""
@@ -191,30 +299,47 @@ class VideoWriter:
         if self._failure is not None:
             raise self._failure
         self._queue.put(np.ascontiguousarray(frames))
-        self.frames_written += frames.shape[0]
+        with self._shown:
+            self.frames_written += frames.shape[0]
+            self._shown.notify_all()
+
+    def _end_video(self) -> None:
+        with self._shown:
+            self._video_done = True
+            self._shown.notify_all()
 
     def close(self) -> Path:
         """Finish encoding and move the video into place; raises if FFmpeg failed."""
         self._queue.put(None)
+        self._end_video()
         self._thread.join()
         if self._failure is not None:
             raise self._failure
         if self.frames_written == 0:
             raise FFmpegError(f"no frames were written to {str(self.path)!r}")
-        self._process.finish()
+        self._process.finish()  # the frames' end; FFmpeg ends once the sound's pipe ends too
+        if self._sound_thread is not None:
+            self._sound_thread.join()
+        if self._failure is not None:  # the sound could not be read to its end
+            raise self._failure
         os.replace(self._temp, self.path)
+        self._release()
         return self.path
 
     def abort(self) -> None:
         """Stop FFmpeg and remove the partial file (idempotent)."""
-        self._process.kill()
+        self._end_video()
+        self._process.kill()  # the sound's pipe breaks, and its pump ends
         if self._thread.is_alive():
             try:  # once FFmpeg is dead the pump fails, drains the queue and waits for this end marker
                 self._queue.put(None, timeout=5)
             except queue.Full:
                 pass
             self._thread.join(timeout=5)
+        if self._sound_thread is not None:
+            self._sound_thread.join(timeout=5)
         self._temp.unlink(missing_ok=True)
+        self._release()
 
     def __enter__(self) -> VideoWriter:
         return self
