@@ -62,6 +62,8 @@ QUEUE_BATCHES = 4
 METADATA_KEY = "neuromv"
 #: How far the sound may run ahead of the frames written, in seconds: FFmpeg holds no more than this of it.
 AUDIO_LEAD = 2.0
+#: Seconds of sound decoded at a time for the track: small blocks keep the sound thread's heap small.
+SOUND_BLOCK = 0.5
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ class VideoWriter:
         rate = f"{fps.numerator}/{fps.denominator}"
         args = ["-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
                 "-framerate", rate, "-i", "pipe:0"]
-        sound = open_audio(audio.source, start=audio.start, duration=audio.duration) if audio is not None else None
+        sound = None if audio is None else open_audio(audio.source, start=audio.start, duration=audio.duration,
+                                                      block_seconds=SOUND_BLOCK)
         sound_in, sound_out = os.pipe() if sound is not None else (-1, -1)
         if sound is not None:  # decoded as for the latents; FFmpeg reads it from a pipe of its own
             args += ["-f", "f32le", "-ar", str(sound.sample_rate), "-ac", str(sound.channels), "-i", f"pipe:{sound_in}",
