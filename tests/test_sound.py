@@ -38,6 +38,9 @@ def test_a_song_only_libsndfile_reads_renders_with_its_sound(tmp_path, no_ffmpeg
     sound = neuromv.read_audio(out, RATE)
     assert abs(len(sound) / RATE - 3.0) < 0.05
     assert _correlation_lag(samples, sound)[1] > 0.9
+    panels = neuromv.render(song, tmp_path / "stems.mp4", size="16x16", quiet=True, stems=2, separator="hpss",
+                            cache=False)  # the separation too is of neuromv's decode
+    assert neuromv.probe(panels).width == 32 and _correlation_lag(samples, neuromv.read_audio(panels, RATE))[1] > 0.9
 
 
 @pytest.mark.parametrize("kind", ["mp3", "ogg", "flac"])
