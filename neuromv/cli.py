@@ -66,6 +66,21 @@ def _parser() -> argparse.ArgumentParser:
                       help="every option VIDEO (an MP4 neuromv made) was rendered with, except the flags given")
     spec.add_argument("--dump-spec", action="store_true", help="print the resolved spec as JSON and exit")
 
+    f = commands.add_parser("features", help="write a song's feature bank (or a preset's parameter tracks) as a table",
+                            description="The audio features presets map, one row per video frame, each in [0, 1].")
+    f.add_argument("song", help="the song")
+    f.add_argument("--fps", default="30", help="frames per second of the grid (default 30)")
+    f.add_argument("--start", type=float, default=0.0, help="start of the excerpt in seconds (default 0)")
+    f.add_argument("--duration", type=float, help="length of the excerpt in seconds (default: to the end)")
+    f.add_argument("--preset", help="with --tracks: the preset whose parameter tracks to write")
+    f.add_argument("--tracks", action="store_true", help="write the preset's parameter tracks instead")
+    form = f.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="CSV (the default)")
+    form.add_argument("--json", action="store_true", help="JSON")
+    f.add_argument("-o", "--output", help="the file to write (default: standard output)")
+
+    commands.add_parser("presets", help="list the built-in presets", description="The built-in presets.")
+
     i = commands.add_parser("info", help="print how a video neuromv made was rendered",
                             description="The render spec, versions and input hashes recorded in a neuromv MP4.")
     i.add_argument("video", help="the video")
@@ -107,6 +122,39 @@ def _render(args: dict[str, object]) -> None:
     path = render(spec=spec)
     if not spec.quiet:
         print(path)
+
+
+def _features(args: dict[str, object]) -> None:
+    from . import presets
+    from .audio import as_fps, load_audio
+    from .bank import feature_bank, table
+
+    if args["tracks"] and not args["preset"]:
+        raise OptionError("--tracks needs --preset NAME|FILE: the preset whose parameters to write")
+    spec = RenderSpec(song=args["song"], fps=args["fps"], start=args["start"], duration=args["duration"],
+                      preset=args["preset"] or "classic")  # the same checks as a render's
+    bank = feature_bank(load_audio(spec.song, start=spec.start, duration=spec.duration), as_fps(spec.fps))
+    if args["tracks"]:
+        tracks = presets.tracks(presets.load(spec.preset), bank)
+        text = table(tracks.names, tracks.values, bank.fps, as_json=bool(args["json"]))
+    else:
+        text = table(bank.names, bank.values, bank.fps, as_json=bool(args["json"]))
+    if args["output"]:
+        from pathlib import Path
+
+        from .video import check_output
+
+        check_output(str(args["output"]), overwrite=True)
+        Path(str(args["output"])).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _presets() -> None:
+    from .presets import built_in
+
+    for name, preset in built_in().items():
+        print(f"{name:14} {preset.description}")
 
 
 def _info(video: str, as_json: bool) -> None:
@@ -167,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "render":
             _render(args)
+        elif command == "features":
+            _features(args)
+        elif command == "presets":
+            _presets()
         elif command == "info":
             _info(args["video"], args["json"])
         elif command == "score":

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import __version__, cppn, record
-from .audio import Audio, AudioStream, frame_count, open_audio
+from . import __version__, cppn, presets, record
+from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
+from .bank import feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
@@ -38,7 +39,8 @@ class Prepared:
     ``spec``: resolved (``size``, ``hidden``, ``latent_dim``, and with stems ``layout`` and ``panels``, filled in).
     ``panels``: (network, float32 latents [frames, latent_dim]) per panel; one panel without stems.
     ``labels``: the stem names to draw on the panels, or None. ``excerpt``: the stretch of the song the video covers.
-    ``facts``: what was found on the way (the cover's hash, the separator that ran, the stem names).
+    ``params``: the preset's parameter tracks (None for classic). ``facts``: what was found on the way (the cover's
+    hash, the separator that ran, the stem names).
     """
 
     spec: RenderSpec
@@ -46,6 +48,7 @@ class Prepared:
     excerpt: AudioTrack
     panels: list[tuple[cppn.CPPN, np.ndarray]]
     labels: list[str] | None = None
+    params: presets.ParamTracks | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,7 +59,8 @@ class Prepared:
         """The video's frames."""
         width, height = self.spec.frame_size
         return FrameSource(self.panels, width, height, layout=self.spec.layout or "row", labels=self.labels,
-                           device=self.device, batch_size=self.spec.batch_size, precision=self.spec.precision)
+                           device=self.device, batch_size=self.spec.batch_size, precision=self.spec.precision,
+                           params=self.params)
 
 
 def _network(spec: RenderSpec, cover: np.ndarray | None) -> tuple[cppn.CPPN, float | None]:
@@ -77,7 +81,9 @@ def _network(spec: RenderSpec, cover: np.ndarray | None) -> tuple[cppn.CPPN, flo
 
 def _resolved(spec: RenderSpec, config: cppn.CPPNConfig, aspect: float | None) -> RenderSpec:
     width, height = spec.frame_size or size_for_aspect(aspect or 1.0)
-    changes: dict[str, Any] = dict(size=f"{width}x{height}", hidden=config.hidden, latent_dim=config.latent_dim)
+    preset = presets.load(spec.preset)  # its content, so that the video records the look itself and not a name
+    changes: dict[str, Any] = dict(size=f"{width}x{height}", hidden=config.hidden, latent_dim=config.latent_dim,
+                                   preset="classic" if preset.classic else preset.to_json())
     if spec.stems is not None:
         changes.update(layout=spec.layout or ("row" if spec.stems == 2 else "grid"),
                        panels=spec.panels or ("shared" if spec.image or spec.model else "own"))
@@ -141,7 +147,16 @@ def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
     excerpt = AudioTrack(song.path, song.start, spec.duration)  # decoded again as it was here, the same samples
     facts["duration"] = round(song.n_samples / song.sample_rate, 6)
     return Prepared(spec, device, excerpt, list(zip(networks, panel_latents)),
-                    labels=facts.get("stems") if spec.labels else None, facts=facts)
+                    labels=facts.get("stems") if spec.labels else None, params=parameter_tracks(spec), facts=facts)
+
+
+def parameter_tracks(spec: RenderSpec) -> presets.ParamTracks | None:
+    """The preset's parameters over the excerpt (None for classic), from the song's feature bank."""
+    preset = presets.load(spec.preset)
+    if preset.classic:
+        return None
+    bank = feature_bank(load_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
+    return presets.tracks(preset, bank)
 
 
 def encoding(spec: RenderSpec, device: torch.device) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from . import presets
 from .audio import MIN_DURATION, as_fps
 from .cppn import CPPNConfig
 from .errors import NeuromvError, OptionError
@@ -33,8 +34,6 @@ from .video import DEFAULT_CRF, ENCODERS, X264_PRESET_CHOICES, X264_PRESETS, che
 #: Long side of the video when no size is given, in pixels.
 DEFAULT_SIDE = 512
 MIN_SIDE, MAX_SIDE = 16, 8192
-#: The visual presets. ``classic`` is neuromv's first look: the mel latents straight into the CPPN.
-PRESETS = ("classic",)
 PANELS = ("shared", "own")
 STEM_COUNTS = (2, 4, 5)
 #: The groups of options, in the order the CLI's help and the README show them.
@@ -145,11 +144,18 @@ def _fps(name: str, value: Any) -> str:
     return str(as_fps(value))
 
 
-def _preset(name: str, value: str) -> str:
+def _preset(name: str, value: Any) -> str:
+    """A built-in preset's name, a preset file's path, or a preset's JSON (text or object): checked here, before any
+    slow work; kept as given (a video records its content)."""
+    if isinstance(value, dict):
+        value = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    if not isinstance(value, str):
+        raise OptionError(f"preset={value!r} must be a preset's name, a .json file or a JSON object")
     if value in X264_PRESETS:
         raise OptionError(f"preset={value!r} is an x264 speed: use --x264-preset {value} (x264_preset={value!r}); "
-                          f"--preset picks the look, one of {list(PRESETS)}")
-    return _one_of(PRESETS)(name, value)
+                          f"--preset picks the look, one of {list(presets.built_in())}")
+    presets.load(value)
+    return value
 
 
 def _nearest(value: Any, choices: Sequence[Any]) -> str:
@@ -198,7 +204,8 @@ class RenderSpec:
     duration: float | None = _option(None, "excerpt", "length of the excerpt in seconds", shown="to the end",
                                      check=_seconds(MIN_DURATION))
     # look
-    preset: str = _option("classic", "look", "the visual preset", check=_preset, choices=PRESETS)
+    preset: str = _option("classic", "look", "the visual preset: a built-in's name (neuromv presets lists them) or a "
+                          "preset .json file", check=_preset, metavar="NAME|FILE")
     seed: int = _option(0, "look", "seeds the network and the fitting; the same seed gives the same frames on a "
                         "device", check=_seed)
     hidden: int | None = _option(None, "look", "hidden-layer width", shown="32, or the saved model's",
@@ -372,7 +379,7 @@ def _checked(spec_field: dataclasses.Field[Any], value: Any) -> Any:
         raise OptionError(f"{name}=None must be {_KIND_WORDS[kind]}")
     if meta["path"] and isinstance(value, os.PathLike):
         value = os.fspath(value)
-    if name not in ("size", "fps"):  # those two take a number or a string and say so themselves
+    if name not in ("size", "fps", "preset"):  # those take more than one type and say so themselves
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

@@ -74,7 +74,7 @@ def test_json_round_trips_exactly():
     ({"stems": 4, "separator": "hpss"}, "hpss"),
     ({"image": "a.jpg", "model": "m.pt"}, "image and model cannot be used together"),
     ({"preset": "veryfast"}, "preset='veryfast' is an x264 speed: use --x264-preset veryfast"),
-    ({"preset": "pulse"}, "preset='pulse' is not one of ['classic']"),
+    ({"preset": "pulsee"}, "preset='pulsee' is not one of ['breathe', 'chords', 'classic'"),
 ])
 def test_bad_values_name_the_field_and_what_is_valid(options, message):
     with pytest.raises(neuromv.OptionError) as caught:
