@@ -21,6 +21,7 @@ import torch
 from .cppn import CPPN, coordinate_grid, cpu_tanh
 from .errors import OptionError
 from .heap import bound_heap
+from .params import Warp, colour_matrices
 from .presets import COLOURS, WARPS, ParamTracks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -34,13 +35,7 @@ CPU_CHUNK_ROWS = 16384
 CPU_BATCH = 8
 #: Most CPU threads a render may be given.
 MAX_THREADS = 1024
-#: Largest field of first-layer terms a warp samples from, in grid points; a preset that would need more (a pan that
-#: travels far) computes each frame's terms exactly instead.
-MAX_WARP_FIELD = 4_000_000
-#: Rings per half-height of the ``ripple`` parameter, and how fast they travel outwards (rings a second).
-RIPPLE_RINGS, RIPPLE_SPEED = 3.0, 0.8
-#: Rec. 709 luma weights, for saturation.
-LUMA = np.array([0.2126, 0.7152, 0.0722])
+
 def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     """``auto``/``None``: CUDA, then MPS, then the CPU. An explicit device must be available."""
     name = str(device or "auto")
@@ -188,94 +183,6 @@ def _settle(pending: Sequence[Future[torch.Tensor]]) -> None:
         raise interrupt
 
 
-def colour_matrices(params: ParamTracks) -> np.ndarray:
-    """float32 [frames, 4, 3]: per frame, ``rgb' = rgb @ m[:3] + m[3]`` for the hue turn, then saturation, contrast
-    about mid-gray and brightness (clamped to [0, 1] after)."""
-    frames = params.values.shape[0]
-    angle = 2 * np.pi * params["hue"].astype(np.float64)  # a turn about the gray axis (Rodrigues)
-    axis = np.full(3, 1 / np.sqrt(3))
-    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    eye, outer = np.eye(3), np.outer(axis, axis)
-    hue = (np.cos(angle)[:, None, None] * eye + np.sin(angle)[:, None, None] * cross
-           + (1 - np.cos(angle))[:, None, None] * outer)  # [frames, 3, 3], column vectors
-    s = params["saturation"].astype(np.float64)[:, None, None]
-    saturation = s * eye + (1 - s) * np.ones((3, 1)) * LUMA[None, :]  # v -> s v + (1 - s) luma(v)
-    c = params["contrast"].astype(np.float64)
-    linear = c[:, None, None] * saturation @ hue  # [frames, 3, 3] acting on column vectors
-    offset = 0.5 * (1 - c) + params["brightness"].astype(np.float64)  # [frames]
-    out = np.empty((frames, 4, 3), np.float32)
-    out[:, :3] = np.transpose(linear, (0, 2, 1))  # for row vectors: rgb @ linear.T
-    out[:, 3] = offset[:, None]
-    return out
-
-
-class _Warp:
-    """Each frame's first-layer coordinate terms at its warped coordinates (zoom, rotation, pan, kaleidoscope folds,
-    ripple): bilinear samples of one field of terms computed once, on a grid covering every coordinate the preset
-    reaches, at the output's pixel density times the largest zoom. So the Fourier features are never recomputed per
-    frame; where the field would be too large, each frame's terms are computed exactly instead.
-
-    Output pixel p (x right, y down, the short side spanning [-1, 1]) shows the picture at
-    ``q = R(-rotation) (ripple(fold(p)) - pan) / zoom``.
-    """
-
-    def __init__(self, model: CPPN, params: ParamTracks, width: int, height: int, device: torch.device,
-                 dtype: torch.dtype):
-        self.model, self.dtype = model, dtype
-        self.zoom = np.maximum(params["zoom"].astype(np.float64), 1e-3)
-        self.turn = np.radians(params["rotation"].astype(np.float64))
-        self.pan = np.stack([params["pan_x"], -params["pan_y"]], axis=1).astype(np.float64)  # y down
-        self.folds = np.round(params["kaleido"]).astype(np.int64)
-        self.ripple = params["ripple"].astype(np.float64)
-        self.fps = params.fps
-        self.pixels = coordinate_grid(width, height, device)[:, :2]  # [P, 2]
-        corner = float(self.pixels.norm(dim=1).max())
-        reach = (corner + np.abs(self.ripple).max() + np.linalg.norm(self.pan, axis=1).max()) / self.zoom.min()
-        density = min(width, height) / 2 * float(self.zoom.max())  # grid points per unit
-        side = int(np.ceil(2 * reach * density))
-        self.reach = reach
-        self.field = None
-        if side * side <= MAX_WARP_FIELD:
-            with torch.inference_mode():
-                grid = coordinate_grid(side, side, device) * (reach / 1.0)  # [side², 3]; spans [-reach, reach]
-                terms = model.coord_term(grid).to(dtype)  # [side², hidden]
-            # [1, hidden, side, side], each point's terms side by side (channels last): torch's bilinear sampling reads
-            # them 1.8x faster so (2-core Xeon, 512x512: 35 against 61 ms a frame)
-            self.field = terms.t().reshape(1, -1, side, side).contiguous(memory_format=torch.channels_last)
-
-    def coordinates(self, k: int) -> torch.Tensor:
-        """[P, 2]: where frame ``k``'s pixels sample the picture."""
-        p = self.pixels
-        if self.folds[k] >= 2:  # mirror folds: every slice shows the first one
-            sector = 2 * np.pi / self.folds[k]
-            radius = p.norm(dim=1, keepdim=True)
-            angle = torch.remainder(torch.atan2(-p[:, 1:], p[:, :1]), sector)
-            angle = torch.abs(angle - sector / 2)
-            p = torch.cat([torch.cos(angle), -torch.sin(angle)], dim=1) * radius
-        if self.ripple[k] != 0:  # rings travelling outwards
-            radius = p.norm(dim=1, keepdim=True).clamp_min(1e-6)
-            wave = torch.sin(2 * np.pi * (RIPPLE_RINGS * radius - RIPPLE_SPEED * k / self.fps))
-            p = p * (1 + float(self.ripple[k]) * wave / radius)
-        cos, sin = np.cos(self.turn[k]), np.sin(self.turn[k])
-        shifted = p - torch.tensor(self.pan[k], dtype=p.dtype, device=p.device)
-        x, y = shifted[:, 0], shifted[:, 1]
-        # screen counter-clockwise is (x, -y) turned: q = R(-turn) in y-up coordinates
-        q = torch.stack([cos * x - sin * y, sin * x + cos * y], dim=1)
-        return q / float(self.zoom[k])
-
-    @torch.inference_mode()
-    def __call__(self, k: int) -> torch.Tensor:
-        """[P, hidden]: frame ``k``'s coordinate terms."""
-        q = self.coordinates(k)
-        if self.field is None:
-            r = q.norm(dim=1, keepdim=True)
-            return self.model.coord_term(torch.cat([q, r], dim=1)).to(self.dtype)
-        grid = (q / self.reach).to(self.field.dtype).view(1, 1, -1, 2)  # grid_sample's [-1, 1]
-        sampled = torch.nn.functional.grid_sample(self.field, grid, mode="bilinear", padding_mode="border",
-                                                  align_corners=False)  # [1, hidden, 1, P]
-        return sampled[0, :, 0].t()  # [P, hidden]
-
-
 class _Drawer:
     """One CPPN ready to draw ``width`` x ``height`` frames from ``latents``: its coordinate term computed once;
     ``drawer(first, size)`` renders latent rows ``first .. first + size`` as a uint8 [size, height, width, 3] tensor on
@@ -298,7 +205,7 @@ class _Drawer:
         self.model = host.to(device)
         self.head = (copy.deepcopy(self.model).to(dtype) if dtype != torch.float32 else self.model).head
         self.width, self.height, self.device, self.dtype = width, height, device, dtype
-        self.warp = _Warp(self.model, params, width, height, device, dtype) if params and params.moves(WARPS) \
+        self.warp = Warp(self.model, params, width, height, device, dtype) if params and params.moves(WARPS) \
             else None
         self.colour = torch.from_numpy(colour_matrices(params)).to(device) if params and params.moves(COLOURS) \
             else None  # [frames, 4, 3]

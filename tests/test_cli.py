@@ -104,7 +104,7 @@ def bad_input_cases(tmp_path: Path) -> dict[str, tuple[list[str], int, str]]:
         "bad model": (["render", g, "--model", str(junk_image)], 1, "is not a neuromv checkpoint"),
         "unknown device": (["render", g, "--device", "tpu"], 2, "device='tpu' is not one of ['auto', 'cpu'"),
         "crf 60": (["render", g, "--crf", "60"], 2, "crf=60 must be a whole number from 0 (lossless) to 51"),
-        "unknown preset": (["render", g, "--preset", "warp"], 2, "preset='warp' is not one of ['classic']"),
+        "unknown preset": (["render", g, "--preset", "warp"], 2, "preset='warp' is not one of ['breathe', 'chords'"),
         "unknown x264 preset": (["render", g, "--x264-preset", "warp"], 2, "x264_preset='warp' is not one of ['auto'"),
         "unknown option": (["render", g, "--motoin", "2"], 2, "unrecognized arguments: --motoin"),
     }

@@ -1,0 +1,169 @@
+"""The picture's parameters as the frame source applies them: warps of the coordinates, and colour matrices.
+
+A warp (zoom, rotation, pan, kaleidoscope folds, ripple) moves where each output pixel samples the picture. The
+first layer's coordinate terms are computed once, on a grid covering every coordinate the preset reaches at the
+output's pixel density times its largest zoom, and each frame samples that field bilinearly: the Fourier features,
+8x the hidden layers' work, are never recomputed per frame. On a CPU the sampling is a small compiled loop (numba),
+2-4x faster than torch's ``grid_sample``; on a GPU it is ``grid_sample``. Where the field would be too large (a pan
+that travels far), each frame's terms are computed exactly instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from .cppn import CPPN, coordinate_grid
+from .presets import ParamTracks
+
+#: Largest field of first-layer terms a warp samples from, in grid points (512 MB at width 32).
+MAX_WARP_FIELD = 4_000_000
+#: Rings per half-height of the ``ripple`` parameter, and how fast they travel outwards (rings a second).
+RIPPLE_RINGS, RIPPLE_SPEED = 3.0, 0.8
+#: Rec. 709 luma weights, for saturation.
+LUMA = np.array([0.2126, 0.7152, 0.0722])
+
+
+def colour_matrices(params: ParamTracks) -> np.ndarray:
+    """float32 [frames, 4, 3]: per frame, ``rgb' = rgb @ m[:3] + m[3]`` for the hue turn, then saturation, contrast
+    about mid-gray and brightness (clamped to [0, 1] after)."""
+    frames = params.values.shape[0]
+    angle = 2 * np.pi * params["hue"].astype(np.float64)  # a turn about the gray axis (Rodrigues)
+    axis = np.full(3, 1 / np.sqrt(3))
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    eye, outer = np.eye(3), np.outer(axis, axis)
+    hue = (np.cos(angle)[:, None, None] * eye + np.sin(angle)[:, None, None] * cross
+           + (1 - np.cos(angle))[:, None, None] * outer)  # [frames, 3, 3], on column vectors
+    s = params["saturation"].astype(np.float64)[:, None, None]
+    saturation = s * eye + (1 - s) * np.ones((3, 1)) * LUMA[None, :]  # v -> s v + (1 - s) luma(v)
+    c = params["contrast"].astype(np.float64)
+    linear = c[:, None, None] * saturation @ hue  # [frames, 3, 3]
+    offset = 0.5 * (1 - c) + params["brightness"].astype(np.float64)  # [frames]
+    out = np.empty((frames, 4, 3), np.float32)
+    out[:, :3] = np.transpose(linear, (0, 2, 1))  # for row vectors: rgb @ linear.T
+    out[:, 3] = offset[:, None]
+    return out
+
+
+@functools.cache
+def _cpu_sampler() -> Any:
+    """The compiled warp and bilinear sampler (compiled once per machine: numba caches it): the ripple and the
+    affine part of :meth:`Warp.coordinates` fused with the sampling, so no [P, 2] intermediate is made."""
+    import numba
+
+    @numba.njit(nogil=True, fastmath=True, cache=True)
+    def sample(field: np.ndarray, pixels: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+        """``out[p]``: the field bilinearly at (folded) pixel p's warped coordinates, clamped at the borders.
+        ``frame``: folds, ripple depth, ripple phase, cos, sin, pan x, pan y, zoom, reach (see :meth:`Warp.frame`)."""
+        side = field.shape[0]
+        channels = field.shape[2]
+        top = side - 1.0
+        depth, phase, cos, sin = frame[1], frame[2], frame[3], frame[4]
+        pan_x, pan_y, zoom, reach = frame[5], frame[6], frame[7], frame[8]
+        for p in range(pixels.shape[0]):
+            x, y = pixels[p, 0], pixels[p, 1]
+            if depth != 0:
+                radius = max(math.sqrt(x * x + y * y), 1e-6)
+                scale = 1 + depth * math.sin(2 * np.pi * RIPPLE_RINGS * radius - phase) / radius
+                x, y = x * scale, y * scale
+            x, y = x - pan_x, y - pan_y
+            qx, qy = (cos * x - sin * y) / zoom, (sin * x + cos * y) / zoom
+            u = min(max((qx / reach + 1) * (side / 2) - 0.5, 0.0), top)  # field pixels (align_corners=False)
+            v = min(max((qy / reach + 1) * (side / 2) - 0.5, 0.0), top)
+            x0 = min(int(u), side - 2)
+            y0 = min(int(v), side - 2)
+            fx = u - x0
+            fy = v - y0
+            w00, w01 = (1 - fx) * (1 - fy), fx * (1 - fy)
+            w10, w11 = (1 - fx) * fy, fx * fy
+            for c in range(channels):
+                out[p, c] = (w00 * field[y0, x0, c] + w01 * field[y0, x0 + 1, c]
+                             + w10 * field[y0 + 1, x0, c] + w11 * field[y0 + 1, x0 + 1, c])
+
+    return sample
+
+
+class Warp:
+    """Each frame's first-layer coordinate terms at its warped coordinates (see the module's docstring).
+
+    Output pixel p (x right, y down, the short side spanning [-1, 1]) shows the picture at
+    ``q = R(-rotation) (ripple(fold(p)) - pan) / zoom``, rotation counter-clockwise on the screen.
+    """
+
+    def __init__(self, model: CPPN, params: ParamTracks, width: int, height: int, device: torch.device,
+                 dtype: torch.dtype):
+        self.model, self.dtype, self.device = model, dtype, device
+        self.zoom = np.maximum(params["zoom"].astype(np.float64), 1e-3)
+        self.turn = np.radians(params["rotation"].astype(np.float64))
+        self.pan = np.stack([params["pan_x"], -params["pan_y"]], axis=1).astype(np.float64)  # y down
+        self.folds = np.round(params["kaleido"]).astype(np.int64)
+        self.ripple = params["ripple"].astype(np.float64)
+        self.fps = params.fps
+        self.pixels = coordinate_grid(width, height, device)[:, :2]  # [P, 2]
+        self._folded: dict[int, np.ndarray] = {}  # folded pixels by fold count, for the compiled sampler
+        corner = float(self.pixels.norm(dim=1).max())
+        self.reach = (corner + np.abs(self.ripple).max() + np.linalg.norm(self.pan, axis=1).max()) / self.zoom.min()
+        density = min(width, height) / 2 * float(self.zoom.max())  # grid points per unit
+        self.side = int(math.ceil(2 * self.reach * density))
+        self.field: torch.Tensor | None = None
+        if self.side * self.side <= MAX_WARP_FIELD:
+            with torch.inference_mode():
+                grid = coordinate_grid(self.side, self.side, device) * self.reach  # spans [-reach, reach]
+                terms = model.coord_term(grid).to(torch.float32)  # [side * side, hidden]
+            hidden = terms.shape[1]
+            if device.type == "cpu":
+                self.field = terms.view(self.side, self.side, hidden)  # [y, x, hidden]: a point's terms together
+            else:
+                self.field = terms.t().reshape(1, hidden, self.side, self.side).contiguous()  # for grid_sample
+
+    def _host_pixels(self, folds: int) -> np.ndarray:
+        """float64 [P, 2] folded pixels, made once per fold count (a preset's folds rarely change)."""
+        found = self._folded.get(folds)
+        if found is None:  # render threads may race to make one: both make the same array
+            found = self._folded[folds] = self.folded(folds).numpy().astype(np.float64)
+        return found
+
+    def frame(self, k: int) -> np.ndarray:
+        """float64 [9]: frame ``k``'s warp, as the compiled sampler takes it."""
+        return np.array([self.folds[k], self.ripple[k], 2 * np.pi * RIPPLE_SPEED * k / self.fps,
+                         math.cos(self.turn[k]), math.sin(self.turn[k]), *self.pan[k], self.zoom[k], self.reach])
+
+    def folded(self, folds: int) -> torch.Tensor:
+        """[P, 2]: the output pixels folded into the first of ``folds`` mirrored slices (unchanged below 2)."""
+        p = self.pixels
+        if folds < 2:
+            return p
+        sector = 2 * np.pi / folds
+        radius = p.norm(dim=1, keepdim=True)
+        angle = torch.abs(torch.remainder(torch.atan2(-p[:, 1:], p[:, :1]), sector) - sector / 2)  # y is down
+        return torch.cat([torch.cos(angle), -torch.sin(angle)], dim=1) * radius
+
+    def coordinates(self, k: int) -> torch.Tensor:
+        """float32 [P, 2]: where frame ``k``'s pixels sample the picture."""
+        folds, depth, phase, cos, sin, pan_x, pan_y, zoom, _ = (float(v) for v in self.frame(k))
+        p = self.folded(int(folds))
+        if depth != 0:  # rings travelling outwards
+            radius = p.norm(dim=1, keepdim=True).clamp_min(1e-6)
+            p = p * (1 + depth * torch.sin(2 * np.pi * RIPPLE_RINGS * radius - phase) / radius)
+        x, y = p[:, 0] - pan_x, p[:, 1] - pan_y
+        # counter-clockwise on the screen (y down) is q = (c x - s y, s x + c y) / zoom
+        return torch.stack([(cos * x - sin * y) / zoom, (sin * x + cos * y) / zoom], dim=1)
+
+    @torch.inference_mode()
+    def __call__(self, k: int) -> torch.Tensor:
+        """[P, hidden]: frame ``k``'s coordinate terms, in the render's dtype."""
+        if self.field is not None and self.device.type == "cpu":
+            out = np.empty((self.pixels.shape[0], self.field.shape[2]), np.float32)
+            _cpu_sampler()(self.field.numpy(), self._host_pixels(int(self.folds[k])), self.frame(k), out)
+            return torch.from_numpy(out).to(self.dtype)
+        q = self.coordinates(k)
+        if self.field is None:
+            return self.model.coord_term(torch.cat([q, q.norm(dim=1, keepdim=True)], dim=1)).to(self.dtype)
+        grid = (q / self.reach).view(1, 1, -1, 2)  # grid_sample's [-1, 1]
+        sampled = torch.nn.functional.grid_sample(self.field, grid, mode="bilinear", padding_mode="border",
+                                                  align_corners=False)  # [1, hidden, 1, P]
+        return sampled[0, :, 0].t().to(self.dtype)
