@@ -134,3 +134,17 @@ def test_a_preset_video_records_its_content_and_like_reproduces_it(tmp_path, cap
     mine.unlink()  # --like needs nothing but the video
     assert main(["render", str(song), "--like", str(first), "-o", str(again), "-q"]) == 0
     assert np.array_equal(neuromv.read_frames(first), neuromv.read_frames(again))
+
+
+def test_a_zoom_on_the_beat_moves_the_picture_on_the_beats(tmp_path):
+    """Only the zoom moves (latent gain 0): the visual change follows the beat track, in sync (neuromv score)."""
+    samples, _ = beat_track(8.0, bpm=100)
+    song = write_wav(tmp_path / "beats.wav", samples)
+    preset = {"version": 1, "name": "beat zoom", "description": "zoom on the beat",
+              "params": {"zoom": {"feature": "beat", "min": 1.0, "max": 1.3}, "latent_gain": {"value": 0}}}
+    video = neuromv.render(song, tmp_path / "zoom.mp4", size="64x64", seed=2, preset=preset, quiet=True)
+    result = neuromv.score(video)
+    assert result.reactivity > 0.5 and abs(result.lag) <= 1, result
+    still = neuromv.render(song, tmp_path / "still.mp4", size="64x64", seed=2, quiet=True,
+                           preset={**preset, "params": {"latent_gain": {"value": 0}}})
+    assert neuromv.score(still).motion < 0.5 < result.motion  # without the zoom nothing moves
