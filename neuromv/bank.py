@@ -26,7 +26,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .audio import Audio, as_fps, frame_count
+from .audio import Audio, AudioStream, as_fps, frame_count, to_mono
 from .errors import OptionError
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
@@ -78,22 +78,6 @@ def grid_centres(frames: int, sample_rate: int, fps: Fraction) -> np.ndarray:
     return (np.arange(frames, dtype=np.int64) * (sample_rate * fps.denominator)) // fps.numerator
 
 
-def _spectra(mono: np.ndarray, frames: int, fps: Fraction) -> tuple[np.ndarray, np.ndarray]:
-    """(magnitude [frames, N_FFT // 2 + 1], RMS [frames]) of Hann windows centred on the frame grid."""
-    half = N_FFT // 2
-    padded = np.concatenate([np.zeros(half, np.float32), mono, np.zeros(half + 1, np.float32)])
-    starts = grid_centres(frames, RATE, fps)  # a window starts `half` before its centre: at `centre` once padded
-    hann = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
-    offsets = np.arange(N_FFT)
-    magnitude = np.empty((frames, half + 1), np.float32)
-    rms = np.empty(frames, np.float32)
-    for first in range(0, frames, 512):  # bounded working memory
-        segment = padded[starts[first:first + 512, None] + offsets[None, :]]  # [block, N_FFT]
-        rms[first:first + 512] = np.sqrt(np.mean(segment * segment, axis=1))
-        magnitude[first:first + 512] = np.abs(np.fft.rfft(segment * hann, axis=1))
-    return magnitude, rms
-
-
 def _db(power: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(np.maximum(power, 1e-10))).astype(np.float32)
 
@@ -129,35 +113,77 @@ def _scale(raw: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
     return np.clip((raw - low) / (high - low), 0.0, 1.0).astype(np.float32), (low, high)
 
 
-def feature_bank(audio: Audio, fps: Fraction | float | str = 30) -> FeatureBank:
-    """The bank for ``audio`` (decoded, any rate and channels): ``frames == ceil(duration * fps)`` rows."""
-    import librosa
+#: Frames analysed at a time: working memory stays bounded (about 30 MB) whatever the song's length.
+BLOCK = 2048
+
+
+def _mono(audio: Audio | AudioStream) -> np.ndarray:
+    """float32 [n]: the song mixed to mono and resampled to :data:`RATE`, block by block for a stream."""
     import soxr
 
-    fps = as_fps(fps)
-    frames = frame_count(audio.n_samples, audio.sample_rate, fps)
-    mono = audio.mono()
-    if audio.sample_rate != RATE:
-        mono = soxr.resample(mono, audio.sample_rate, RATE, quality="HQ").astype(np.float32)
-    magnitude, rms = _spectra(mono, frames, fps)  # [frames, bins]
-    power = magnitude * magnitude
+    if isinstance(audio, Audio):
+        mono = audio.mono()
+        return mono if audio.sample_rate == RATE else soxr.resample(mono, audio.sample_rate, RATE, quality="HQ")
+    resampler = soxr.ResampleStream(audio.sample_rate, RATE, 1, dtype="float32", quality="HQ")
+    parts = [resampler.resample_chunk(to_mono(block)) for block in audio.blocks()]
+    parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    audio.check()
+    return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def _analyse(padded: np.ndarray, centres: np.ndarray, fps: Fraction) -> dict[str, np.ndarray]:
+    """The raw (unscaled) features of the frames centred on ``centres`` (indices into ``padded``), in blocks."""
+    import librosa
+
+    hann = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
+    offsets = np.arange(N_FFT) - N_FFT // 2
     hz = np.fft.rfftfreq(N_FFT, 1.0 / RATE)
-    raw: dict[str, np.ndarray] = {"rms": _db(rms * rms)}
-    mel = _db(power @ librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=64).T)  # [frames, 64]
+    mel_basis = librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=64).T  # [bins, 64]
+    kernel = max(3, 2 * round(0.1 * float(fps)) + 1)  # the percussive/harmonic split's time kernel: ~0.2 s, odd
+    margin = kernel // 2  # frames either side a block needs for its median filter to be exact
+    frames = centres.shape[0]
+    names = ("rms", "mel", "percussive", "harmonic", "centroid", "chroma", *BANDS)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for first in range(0, frames, BLOCK):
+        lo, hi = max(0, first - margin), min(frames, first + BLOCK + margin)
+        segment = padded[centres[lo:hi, None] + offsets[None, :]]  # [block + margins, N_FFT]
+        magnitude = np.abs(np.fft.rfft(segment * hann, axis=1)).astype(np.float32)  # [.., bins]
+        harmonic, percussive = librosa.decompose.hpss(magnitude.T, kernel_size=(kernel, 31))  # [bins, ..]
+        keep = slice(first - lo, first - lo + min(BLOCK, frames - first))
+        segment, magnitude = segment[keep], magnitude[keep]
+        power = magnitude * magnitude
+        parts["rms"].append(_db(np.mean(segment * segment, axis=1)))
+        parts["mel"].append(_db(power @ mel_basis))
+        parts["percussive"].append(_db((percussive[:, keep] ** 2).sum(axis=0)))
+        parts["harmonic"].append(_db((harmonic[:, keep] ** 2).sum(axis=0)))
+        total = np.maximum(power.sum(axis=1), 1e-12)
+        parts["centroid"].append(np.log(np.maximum((power @ hz) / total, 20.0)).astype(np.float32))
+        parts["chroma"].append(librosa.feature.chroma_stft(S=power.T, sr=RATE, n_fft=N_FFT, tuning=0.0).T)
+        for band, (low, high) in BANDS.items():
+            parts[band].append(_db(power[:, (hz >= low) & (hz < high)].sum(axis=1)))
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def feature_bank(audio: Audio | AudioStream, fps: Fraction | float | str = 30) -> FeatureBank:
+    """The bank for ``audio`` (any rate and channels; an :class:`AudioStream` is decoded block by block and checked):
+    ``frames == ceil(duration * fps)`` rows. Memory: the song at 22.05 kHz mono (5 MB a minute) and a block."""
+    fps = as_fps(fps)
+    mono = _mono(audio)
+    source_rate = audio.sample_rate
+    samples = audio.n_samples
+    frames = frame_count(samples, source_rate, fps)
+    half = N_FFT // 2
+    padded = np.concatenate([np.zeros(half, np.float32), mono, np.zeros(half + 1, np.float32)])
+    del mono
+    centres = np.minimum(grid_centres(frames, RATE, fps) + half, padded.shape[0] - half - 1)
+    raw = _analyse(padded, centres, fps)
+    mel = raw.pop("mel")
     onset = np.zeros(frames, np.float32)
-    onset[1:] = np.maximum(mel[1:] - mel[:-1], 0.0).mean(axis=1)
+    onset[1:] = np.maximum(mel[1:] - mel[:-1], 0.0).mean(axis=1)  # spectral flux
     raw["onset"] = onset
-    kernel = max(3, 2 * round(0.1 * float(fps)) + 1)  # about 0.2 s of frames, odd
-    harmonic, percussive = librosa.decompose.hpss(magnitude.T, kernel_size=(kernel, 31))  # [bins, frames] each
-    raw["percussive"] = _db((percussive ** 2).sum(axis=0))
-    raw["harmonic"] = _db((harmonic ** 2).sum(axis=0))
-    total = power.sum(axis=1)
-    raw["centroid"] = np.log(np.maximum((power @ hz) / np.maximum(total, 1e-12), 20.0)).astype(np.float32)
-    chroma = librosa.feature.chroma_stft(S=power.T, sr=RATE, n_fft=N_FFT, tuning=0.0)  # [12, frames]
+    chroma = raw.pop("chroma")  # [frames, 12]
     for index, pitch in enumerate(PITCHES):
-        raw[f"chroma.{pitch}"] = chroma[index].astype(np.float32)
-    for band, (low, high) in BANDS.items():
-        raw[band] = _db(power[:, (hz >= low) & (hz < high)].sum(axis=1))
+        raw[f"chroma.{pitch}"] = chroma[:, index].astype(np.float32)
     columns, ranges = [], {}
     for name in FEATURES:
         if name == "beat":

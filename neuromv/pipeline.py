@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import __version__, cppn, presets, record
-from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
+from .audio import Audio, AudioStream, frame_count, open_audio
 from .bank import feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
@@ -155,7 +155,7 @@ def parameter_tracks(spec: RenderSpec) -> presets.ParamTracks | None:
     preset = presets.load(spec.preset)
     if preset.classic:
         return None
-    bank = feature_bank(load_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
+    bank = feature_bank(open_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
     return presets.tracks(preset, bank)
 
 
