@@ -29,14 +29,15 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     notebook = nbformat.read(ROOT / "notebooks" / "neuromv_colab.ipynb", as_version=4)
     cells = [c for c in notebook.cells if "install" not in c.metadata.get("tags", [])]
     at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
-    smoke = nbformat.v4.new_code_cell(f"REPO = {str(ROOT)!r}\nSIZE, SECONDS, STEPS = 64, 2, 40\nSTEMS, SEPARATOR = 2, \"hpss\"")
+    smoke = nbformat.v4.new_code_cell(f"REPO = {str(ROOT)!r}\nSIZE, SECONDS, STEPS = 64, 2, 40\nSTEMS, SEPARATOR = 2, \"hpss\"\nPRESET = \"prism\"")
     cells.insert(0, nbformat.v4.new_code_cell(f"REPO = {str(ROOT)!r}"))
     cells.insert(at + 2, smoke)  # after the parameters cell: the smoke setting wins
     notebook.cells = cells
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     check_video(tmp_path / "neuromv_video.mp4", frames=60)
-    assert neuromv.probe(tmp_path / "neuromv_video.mp4").metadata["made"]["stems"] == ["harmonic", "percussive"]
+    tag = neuromv.probe(tmp_path / "neuromv_video.mp4").metadata
+    assert tag["made"]["stems"] == ["harmonic", "percussive"] and '"name":"prism"' in tag["spec"]["preset"]
     outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "device: cpu" in outputs or "device: cuda" in outputs
     assert "reactivity" in outputs
@@ -47,6 +48,7 @@ SCRIPTS = {
     "score.py": [("motion_1.mp4", 180), ("motion_6.mp4", 180)],
     "frames.py": [],
     "stems.py": [("stems.mp4", 180)],
+    "presets.py": [(f"presets_{name}.mp4", 90) for name in ("classic", "pulse", "kaleidoscope", "ripple")],
 }
 
 
