@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -222,4 +223,6 @@ def test_repeated_interrupts_in_a_library_call(tmp_path):
            "{song}", "{out}", "{size}"]
     code, err = interrupted_run(tmp_path, api, [signal.SIGINT] * 4, "512x512")
     assert code == -signal.SIGINT, err  # an uncaught KeyboardInterrupt, not SIGABRT
-    assert err.rstrip().endswith("KeyboardInterrupt")
+    # the render's own KeyboardInterrupt; a later Ctrl-C of the four may land in a finalizer while Python exits
+    # ("Exception ignored in ... KeyboardInterrupt:"), which is Python's to print, not an abort
+    assert re.search(r"^KeyboardInterrupt:?\s*$", err, re.MULTILINE) and "terminate called" not in err, err
