@@ -186,7 +186,9 @@ _STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _stopped(signum: int, frame: object) -> None:
-    for stop in _STOPS:  # the clean-up that follows (render threads, FFmpeg, the partial file) runs to its end
+    # the clean-up that follows (render threads, FFmpeg, the partial file) runs to its end, and so does the exit:
+    # main() leaves these ignored once a stop has come
+    for stop in _STOPS:
         signal.signal(stop, signal.SIG_IGN)
     raise KeyboardInterrupt
 
@@ -236,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     finally:
-        for stop, handler in previous.items():
-            signal.signal(stop, handler)
+        if all(signal.getsignal(stop) is _stopped for stop in previous):  # no stop came: as they were
+            for stop, handler in previous.items():
+                signal.signal(stop, handler)
     return 0
