@@ -4,8 +4,10 @@
   and the visual change (mean absolute difference of consecutive small grayscale frames);
 - lag: the shift in [-MAX_LAG, MAX_LAG] frames that maximises their correlation (positive: the picture is late);
 - motion: the mean visual change, in gray levels (0-255) per frame;
-- fidelity (with a cover): PSNR and SSIM of the median frame, and their means over frames, against the cover
-  resized to the frame.
+- fidelity (with a cover): PSNR and SSIM of the median frame, and the mean and 10th percentile of every sampled
+  frame's own (what a viewer sees), against the cover framed as the render frames it (:func:`framing`); and fine
+  detail, the Laplacian energy of the frames over the cover's (above 1: texture the cover does not have);
+- bitrate: the file's, in Mbit/s.
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ class Score:
     reactivity: float
     lag: int
     motion: float
+    bitrate: float = 0.0
     psnr_median: float | None = None
     ssim_median: float | None = None
     psnr_mean: float | None = None
     ssim_mean: float | None = None
+    psnr_p10: float | None = None
+    ssim_p10: float | None = None
+    detail: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +120,40 @@ def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
     return float(np.mean(values))
 
 
+def framing(cover_size: tuple[int, int], frame_size: tuple[int, int]) -> tuple[tuple[int, int, int, int],
+                                                                             tuple[int, int, int, int]]:
+    """The part of a frame the cover appears in, and the part of the cover it shows: ``((left, top, right,
+    bottom) in the frame, (left, top, right, bottom) in the cover)``, both (width, height) sizes given.
+
+    The render's coordinates put the short side of both the cover (when fitted) and the frame on [-1, 1], so a square
+    frame of a 2:1 cover shows the cover's middle square, and a frame wider than the cover shows it whole, in the
+    middle, with the network's own continuation either side.
+    """
+    def extent(width: int, height: int) -> tuple[float, float]:
+        return width / min(width, height), height / min(width, height)
+
+    (fx, fy), (cx, cy) = extent(*frame_size), extent(*cover_size)
+    wx, wy = min(fx, cx), min(fy, cy)  # the window both show, in coordinate units
+
+    def box(width: int, height: int, ex: float, ey: float) -> tuple[int, int, int, int]:
+        w, h = max(1, round(width * wx / ex)), max(1, round(height * wy / ey))
+        left, top = (width - w) // 2, (height - h) // 2
+        return left, top, left + w, top + h
+
+    return box(*frame_size, fx, fy), box(*cover_size, cx, cy)
+
+
+def laplacian_energy(gray: np.ndarray) -> float:
+    """Mean squared 4-neighbour Laplacian of a grayscale image: how much fine detail it carries."""
+    g = gray.astype(np.float64)
+    lap = 4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
+    return float(np.mean(lap * lap))
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+
+
 def score(video: str | Path, *, audio: str | Path | None = None, image: str | Path | None = None) -> Score:
     """Score ``video`` against its music (``audio``, default: the video's own audio track) and, with ``image``,
     against the cover."""
@@ -135,13 +175,20 @@ def score(video: str | Path, *, audio: str | Path | None = None, image: str | Pa
         samples = read_audio(video, rate)
     onset = onset_strength(samples, rate, fps, frames)
     change = visual_change(gray)
+    bitrate = Path(video).stat().st_size * 8 / (frames / float(fps)) / 1e6
     result = dict(frames=frames, fps=float(fps), reactivity=_pearson(onset[1:], change[1:]),
-                  lag=best_lag(onset, change), motion=float(change[1:].mean()))
+                  lag=best_lag(onset, change), motion=float(change[1:].mean()), bitrate=bitrate)
     if image is not None:
-        cover = resize_image(load_image(image), info.width, info.height) * 255.0
-        sampled = read_frames(video, every=max(1, math.ceil(frames / FIDELITY_FRAMES)))
+        picture = load_image(image)
+        (fl, ft, fr, fb), (cl, ct, cr, cb) = framing((picture.shape[1], picture.shape[0]), (info.width, info.height))
+        cover = resize_image(np.ascontiguousarray(picture[ct:cb, cl:cr]), fr - fl, fb - ft) * 255.0
+        sampled = read_frames(video, every=max(1, math.ceil(frames / FIDELITY_FRAMES)))[:, ft:fb, fl:fr]
         median = np.median(sampled, axis=0)
+        psnrs = np.array([psnr(f, cover) for f in sampled])
+        ssims = np.array([ssim(f, cover) for f in sampled])
+        detail = np.mean([laplacian_energy(_luma(f)) for f in sampled]) / max(laplacian_energy(_luma(cover)), 1e-9)
         result.update(psnr_median=psnr(median, cover), ssim_median=ssim(median, cover),
-                      psnr_mean=float(np.mean([psnr(f, cover) for f in sampled])),
-                      ssim_mean=float(np.mean([ssim(f, cover) for f in sampled])))
+                      psnr_mean=float(psnrs.mean()), ssim_mean=float(ssims.mean()),
+                      psnr_p10=float(np.percentile(psnrs, 10)), ssim_p10=float(np.percentile(ssims, 10)),
+                      detail=float(detail))
     return Score(**result)

@@ -11,7 +11,7 @@ import neuromv
 from neuromv import ffmpeg
 from neuromv.cli import main
 from neuromv.score import psnr, ssim
-from conftest import beat_track, write_wav
+from conftest import beat_track, tone, write_wav
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +91,28 @@ def test_default_fitted_render_keeps_moving_with_the_beat(tmp_path):
                            image=cover)
     assert result.reactivity > 0.6 and result.motion > 2.0 and abs(result.lag) <= 1
     assert result.psnr_median > 20
+
+
+def test_fidelity_frames_a_wide_cover_as_the_render_does(tmp_path):
+    """A square render of a 2:1 cover shows its middle square (the short sides span [-1, 1] in both): a video of
+    exactly that middle scores as near-perfect, and the squashed whole cover would not."""
+    from PIL import Image
+
+    y, x = np.mgrid[0:96, 0:192] / 96.0
+    texture = 0.15 * np.random.default_rng(3).uniform(-1, 1, (24, 48)).repeat(4, 0).repeat(4, 1)  # 4-pixel grain
+    wide = np.clip(np.stack([0.5 + 0.4 * np.sin(6 * x), 0.5 + 0.4 * np.cos(5 * y), 0.3 + 0.2 * x], axis=2)
+                   + texture[..., None], 0, 1)
+    cover = tmp_path / "wide.png"
+    Image.fromarray((wide * 255).astype(np.uint8)).save(cover)
+    middle = np.asarray(Image.open(cover))[:, 48:144]  # 96x96
+    song = write_wav(tmp_path / "s.wav", tone(1.0))
+    video = tmp_path / "middle.mp4"
+    with neuromv.VideoWriter(video, 96, 96, neuromv.as_fps(30), audio=neuromv.AudioTrack(song, 0.0, None),
+                             crf=10) as writer:
+        writer.write(np.repeat(middle[None], 30, axis=0))
+    result = neuromv.score(video, image=cover)
+    assert result.psnr_mean > 35 and result.ssim_p10 > 0.95, result
+    assert 0.7 < result.detail < 1.3 and result.bitrate > 0
+    from neuromv.fit import resize_image
+
+    assert psnr(middle, resize_image(wide.astype(np.float32), 96, 96) * 255) < 20  # the squashed cover, as before
