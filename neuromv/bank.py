@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 
 from .audio import Audio, AudioStream, as_fps, frame_count, to_mono
-from .errors import OptionError
+from .errors import OptionError, did_you_mean
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
 RATE = 22050
@@ -54,10 +54,7 @@ class FeatureBank:
     def __getitem__(self, name: str) -> np.ndarray:
         """float32 [frames]: one feature's track."""
         if name not in self.names:
-            import difflib
-
-            close = difflib.get_close_matches(name, self.names, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; features: {list(self.names)}"
+            hint = did_you_mean(name, self.names, f"; features: {list(self.names)}")
             raise OptionError(f"feature {name!r} is not in the bank{hint}")
         return self.values[:, self.names.index(name)]
 

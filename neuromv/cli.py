@@ -140,12 +140,9 @@ def _features(args: dict[str, object]) -> None:
     else:
         text = table(bank.names, bank.values, bank.fps, as_json=bool(args["json"]))
     if args["output"]:
-        from pathlib import Path
-
         from .video import check_output
 
-        check_output(str(args["output"]), overwrite=True)
-        Path(str(args["output"])).write_text(text)
+        check_output(str(args["output"]), overwrite=True).write_text(text)
     else:
         sys.stdout.write(text)
 

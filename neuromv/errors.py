@@ -6,6 +6,15 @@ Anything else that escapes the library is a bug.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(value: object, choices: Iterable[object], otherwise: str = "") -> str:
+    """``" (did you mean 'x'?)"`` with the valid choice nearest to ``value``, or ``otherwise`` when none is near."""
+    close = difflib.get_close_matches(str(value), [str(choice) for choice in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else otherwise
+
 
 class NeuromvError(Exception):
     """Base class: a run that could not be done as asked (the CLI exits 1)."""

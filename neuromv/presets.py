@@ -26,7 +26,6 @@ So a parameter's track is a function of the feature track alone, and frame k of 
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from .bank import FEATURES, FeatureBank
-from .errors import OptionError
+from .errors import OptionError, did_you_mean
 
 VERSION = 1
 #: The picture's parameters: name -> (neutral value, what it means). A parameter a preset leaves out stays neutral.
@@ -106,8 +105,7 @@ class Preset:
 
 
 def _nearest(value: str, valid: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(value, list(valid), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else f"; valid: {list(valid)}"
+    return did_you_mean(value, valid, f"; valid: {list(valid)}")
 
 
 def _number(where: str, key: str, value: Any) -> float:
@@ -202,9 +200,8 @@ def load(preset: str) -> Preset:
         return presets[preset]
     path = Path(preset)
     if path.suffix.lower() != ".json" and not path.is_file():
-        close = difflib.get_close_matches(preset, list(presets), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise OptionError(f"preset={preset!r} is not one of {list(presets)} nor a .json file{hint}")
+        raise OptionError(f"preset={preset!r} is not one of {list(presets)} nor a .json file"
+                          f"{did_you_mean(preset, presets)}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -9,7 +9,6 @@ is built: a bad value is an :class:`OptionError` naming the field, the value and
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import math
@@ -25,7 +24,7 @@ from typing import Any
 from . import presets
 from .audio import MIN_DURATION, as_fps
 from .cppn import CPPNConfig
-from .errors import NeuromvError, OptionError
+from .errors import NeuromvError, OptionError, did_you_mean
 from .fit import FitConfig
 from .render import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
 from .stems import SEPARATORS, stem_names
@@ -105,7 +104,7 @@ def _seed(name: str, value: int) -> int:
 def _device(name: str, value: str) -> str:
     kind, _, index = value.partition(":")
     if kind not in DEVICES or (index and not (kind in ("cuda", "mps") and index.isdigit())):
-        raise OptionError(f"device={value!r} is not one of {list(DEVICES)} (or cuda:N){_nearest(value, DEVICES)}")
+        raise OptionError(f"device={value!r} is not one of {list(DEVICES)} (or cuda:N){did_you_mean(value, DEVICES)}")
     return value
 
 
@@ -120,7 +119,7 @@ def _seconds(low: float) -> Check:
 def _one_of(choices: Sequence[Any]) -> Check:
     def check(name: str, value: Any) -> Any:
         if value not in choices:
-            raise OptionError(f"{name}={value!r} is not one of {list(choices)}{_nearest(value, choices)}")
+            raise OptionError(f"{name}={value!r} is not one of {list(choices)}{did_you_mean(value, choices)}")
         return value
     return check
 
@@ -156,11 +155,6 @@ def _preset(name: str, value: Any) -> str:
                           f"--preset picks the look, one of {list(presets.built_in())}")
     presets.load(value)
     return value
-
-
-def _nearest(value: Any, choices: Sequence[Any]) -> str:
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --- the fields --------------------------------------------------------------------------------------------------
@@ -392,7 +386,7 @@ def check_names(options: Mapping[str, Any]) -> None:
     names = [spec_field.name for spec_field in fields()]
     for key in options:
         if key not in names:
-            raise OptionError(f"unknown option {key!r}{_nearest(key, names) or f'; valid: {names}'}")
+            raise OptionError(f"unknown option {key!r}{did_you_mean(key, names, f'; valid: {names}')}")
 
 
 def flag(spec_field: dataclasses.Field[Any]) -> str:

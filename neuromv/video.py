@@ -203,7 +203,6 @@ class VideoWriter:
             raise OptionError(f"size={width}x{height}: width and height must be even for H.264 (yuv420p)")
         threads = pick_threads(preset) if threads is None else threads
         preset = pick_preset(preset)
-        self._lock_fd = None
         if encoder not in ENCODERS[1:]:
             raise OptionError(f"encoder={encoder!r} is not one of {list(ENCODERS[1:])} (resolve 'auto' with "
                               "pick_encoder)")
