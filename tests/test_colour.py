@@ -7,6 +7,8 @@ import base64
 import contextlib
 import functools
 import http.server
+import importlib.util
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -65,6 +67,19 @@ def test_renders_are_tagged_bt709(tmp_path, size, song):
 # --- in a real browser -------------------------------------------------------------------------------------------
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Set by CI (.ci/run installs both): a missing browser there is a failure, not a skip.
+BROWSER_REQUIRED = os.environ.get("NEUROMV_REQUIRE_BROWSER") == "1"
+
+
+def need_browser() -> None:
+    """Skip without Debian's chromium or Playwright, unless the browser is required (CI): then fail."""
+    missing = [name for name, there in (("chromium", CHROMIUM), ("playwright", importlib.util.find_spec("playwright")))
+               if there is None]
+    if missing:
+        message = f"needs {' and '.join(missing)} (apt install chromium; pip install playwright)"
+        if BROWSER_REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
 PAGE = """<!doctype html><meta charset="utf-8"><video id="v" muted playsinline preload="auto"></video>
 <canvas id="c"></canvas>"""
 #: Draws the video's frame at time 0 onto a canvas and returns its pixels, RGBA, base64.
@@ -106,9 +121,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt install chromium)")
 def test_chromium_draws_the_colours_ffmpeg_decodes(tmp_path, song):
-    playwright = pytest.importorskip("playwright.sync_api")
+    need_browser()
+    from playwright import sync_api as playwright
     sizes = ["256x256", "1280x720", "1920x1080"]
     for size in sizes:
         neuromv.render(song, tmp_path / f"{size}.mp4", size=size, duration=0.5, quiet=True)
