@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
                       help="every option VIDEO (an MP4 neuromv made) was rendered with, except the flags given")
     spec.add_argument("--dump-spec", action="store_true", help="print the resolved spec as JSON and exit")
 
+    w = commands.add_parser("export-web", help="write a static folder that plays the video in a browser",
+                            description="The browser player, the networks, the latents, the presets and the song as "
+                                        "a folder for any static web host (-o: the folder; default SONG-web).")
+    _add_spec_flags(w)
+    p = commands.add_parser("play", help="play the video live in the browser, on a local page",
+                            description="Export to the cache, serve it on 127.0.0.1 and open the browser; Ctrl-C "
+                                        "stops. Takes every option of render.")
+    _add_spec_flags(p)
+    served = p.add_argument_group("server")
+    served.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
+    served.add_argument("--no-browser", dest="browser", action="store_false", help="print the address only")
+
     f = commands.add_parser("features", help="write a song's feature bank (or a preset's parameter tracks) as a table",
                             description="The audio features presets map, one row per video frame, each in [0, 1].")
     f.add_argument("song", help="the song")
@@ -122,6 +134,27 @@ def _render(args: dict[str, object]) -> None:
     path = render(spec=spec)
     if not spec.quiet:
         print(path)
+
+
+def _export_web(args: dict[str, object]) -> None:
+    from .web import export_web
+
+    _log_to_stderr(quiet=bool(args.get("quiet")))
+    spec = RenderSpec().replace(**args)
+    folder = export_web(spec=spec)
+    if not spec.quiet:
+        print(folder)
+
+
+def _play(args: dict[str, object]) -> None:
+    from .web import play
+
+    port, browser = args.pop("port"), args.pop("browser")
+    _log_to_stderr(quiet=bool(args.get("quiet")))
+    try:
+        play(spec=RenderSpec().replace(**args), port=port, browser=browser)
+    except KeyboardInterrupt:  # the way to stop the server
+        print("neuromv: stopped", file=sys.stderr)
 
 
 def _features(args: dict[str, object]) -> None:
@@ -214,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "render":
             _render(args)
+        elif command == "export-web":
+            _export_web(args)
+        elif command == "play":
+            _play(args)
         elif command == "features":
             _features(args)
         elif command == "presets":

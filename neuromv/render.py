@@ -183,6 +183,16 @@ def _settle(pending: Sequence[Future[torch.Tensor]]) -> None:
         raise interrupt
 
 
+@torch.inference_mode()
+def latent_terms(model: CPPN, latents: np.ndarray) -> torch.Tensor:
+    """float32 [frames, hidden] on the host: every frame's latent term at once (128 bytes a frame at hidden 32), as
+    the renderer and the web player add them. At once, because a product's rounding changes when it has fewer than 3
+    rows: a frame drawn in a batch of 1 or 2 would differ from the same frame in a larger batch, and the network's
+    chaos made that visible."""
+    host = model if next(model.parameters()).device.type == "cpu" else copy.deepcopy(model).cpu()
+    return host.latent_term(torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)))
+
+
 class _Drawer:
     """One CPPN ready to draw ``width`` x ``height`` frames from ``latents``: its coordinate term computed once;
     ``drawer(first, size)`` renders latent rows ``first .. first + size`` as a uint8 [size, height, width, 3] tensor on
@@ -194,14 +204,9 @@ class _Drawer:
             raise OptionError(f"latents of shape {list(latents.shape)} do not fit a CPPN with "
                               f"latent_dim={model.config.latent_dim}")
         host = copy.deepcopy(model).cpu().eval()  # float32: the first layer's terms
-        with torch.inference_mode():
-            # Every frame's latent term at once, on the host (128 bytes a frame at hidden 32): a product's rounding
-            # changes when it has fewer than 3 rows, so a frame drawn in a batch of 1 or 2 would differ from the same
-            # frame in a larger batch, and the network's chaos made that visible.
-            z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32))
-            self.latent_terms = host.latent_term(z)  # [frames, hidden]
-            if params is not None and "latent_gain" in params.names:  # the latent term is linear in z
-                self.latent_terms *= torch.from_numpy(params["latent_gain"])[:, None]
+        self.latent_terms = latent_terms(host, latents)
+        if params is not None and "latent_gain" in params.names:  # the latent term is linear in z
+            self.latent_terms = self.latent_terms * torch.from_numpy(params["latent_gain"])[:, None]
         self.model = host.to(device)
         self.head = (copy.deepcopy(self.model).to(dtype) if dtype != torch.float32 else self.model).head
         self.width, self.height, self.device, self.dtype = width, height, device, dtype

@@ -1,0 +1,106 @@
+// The export's frames: frame k a pure function of k (each panel's latent term row k, the preset's parameter row k,
+// the networks), drawn into the canvas at a resolution scale.
+
+import { EXACT, FIELD, Network, STILL, fieldGeometry, packWeights } from './cppn.js';
+import { imageTexture } from './gl.js';
+import { COLOURS, colourMatrix, moves, param, rate, tracks, warpOf } from './presets.js';
+
+const STILL_WARP = { folds: 0, depth: 0, phase: 0, cos: 1, sin: 0, panX: 0, panY: 0, zoom: 1 };
+
+export class Frames {
+  /** `gl`: the canvas's WebGL2 context; `data`: the export (data.js's load); `overlay`: the labels' image or null. */
+  constructor(gl, data, overlay) {
+    const { header, array } = data;
+    this.gl = gl;
+    this.header = header;
+    this.count = header.frames;
+    this.fps = rate(header.fps);
+    this.networks = header.networks.map((entry) => {
+      const arrays = Object.fromEntries(Object.entries(entry.arrays).map(([name, key]) => [name, array(key)]));
+      return new Network(gl, packWeights(entry.config, arrays));
+    });
+    this.panels = header.panels.map((entry) => ({ network: this.networks[entry.network],
+      latent: array(entry.latent_terms), hidden: header.networks[entry.network].config.hidden }));
+    const features = array(header.features.array);
+    const names = header.features.names;
+    this.feature = (name) => {
+      const column = names.indexOf(name);
+      if (column < 0) throw new Error(`the export has no feature ${JSON.stringify(name)}`);
+      return Float64Array.from({ length: this.count }, (_, k) => features[k * names.length + column]);
+    };
+    this.presets = header.presets;
+    this.overlay = overlay ? imageTexture(gl, overlay) : null;
+    this.scale = 1;
+    this.use(header.preset);
+  }
+
+  /** Switch to the exported preset `name`: its parameter tracks and, if it warps, its field. */
+  use(name) {
+    const preset = this.presets.find((p) => p.name === name);
+    if (!preset) throw new Error(`no preset ${JSON.stringify(name)} in this export`);
+    this.preset = preset;
+    this.values = tracks(preset, this.feature, this.count, this.header.fps);
+    this.field = fieldGeometry(this.values, this.count, this.header.width, this.header.height);
+    this.colours = moves(this.values, COLOURS);
+    this.gain = 'latent_gain' in this.values ? this.values.latent_gain : null;
+  }
+
+  /** The canvas size at the current scale. */
+  get size() {
+    const [w, h] = this.panelSize;
+    return [w * this.header.columns, h * this.header.rows];
+  }
+
+  get panelSize() {
+    return [Math.max(2, Math.round(this.header.width * this.scale)), Math.max(2, Math.round(this.header.height * this.scale))];
+  }
+
+  /** Draw frame k (clamped to the video) into the default framebuffer, whose size is `size`. */
+  draw(k) {
+    k = Math.min(Math.max(0, Math.floor(k)), this.count - 1);
+    const gl = this.gl;
+    const [w, h] = this.panelSize;
+    const canvas = this.size;
+    let mode = STILL;
+    let reach = 1;
+    let side = 2;
+    if (this.field) {
+      // the field is laid out for the export's size; a scaled canvas samples it at its own pixels
+      mode = this.field.mode;
+      reach = this.field.reach;
+      side = this.field.side;
+    }
+    const warp = this.field ? warpOf(this.values, k, this.header.fps) : STILL_WARP;
+    const colour = this.colours ? colourMatrix(this.values, k) : null;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    this.panels.forEach((panel, index) => {
+      const network = panel.network;
+      if (mode === STILL) network.prepareTerms(w, h, 1);
+      else if (mode === FIELD) {
+        try {
+          network.prepareTerms(side, side, reach);
+        } catch (error) {  // the GPU cannot hold the field: each frame's terms exactly, as above MAX_WARP_FIELD
+          console.warn(`neuromv: ${error.message}; computing each frame's terms instead`);
+          this.field.mode = mode = EXACT;
+        }
+      }
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      const latent = new Float32Array(4 * network.net.h4);
+      const gain = this.gain ? this.gain[k] : 1;
+      for (let j = 0; j < panel.hidden; j++) {
+        const term = panel.latent[k * panel.hidden + j];
+        latent[j] = this.gain ? Math.fround(term * gain) : term;
+      }
+      const column = index % this.header.columns;
+      const row = Math.floor(index / this.header.columns);
+      network.draw({ latent, origin: [column * w, row * h], size: [w, h], canvas, mode, reach, side, warp, colour,
+        overlay: this.overlay });
+    });
+    return k;
+  }
+
+  /** Frame k's parameters (for the tests and the page): {name: value}. */
+  paramsAt(k) {
+    return Object.fromEntries(Object.keys(this.values).map((name) => [name, param(this.values, name, k)]));
+  }
+}
