@@ -304,8 +304,9 @@ class Server:
 
 
 def cached_export(spec: RenderSpec) -> Path:
-    """The web export of ``spec`` in the cache (``<cache_dir>/../web/<key>``), made if it is not there yet."""
-    base = Path(spec.cache_dir).parent if spec.cache_dir else Path.home() / ".cache" / "neuromv"
+    """The web export of ``spec`` in the cache (``<cache_dir>/web/<key>``, by default ``~/.cache/neuromv/web``), made
+    if it is not there yet."""
+    base = Path(spec.cache_dir) if spec.cache_dir else Path.home() / ".cache" / "neuromv"
     folder = base / "web" / _cache_key(spec)
     if (folder / HEADER_FILE).is_file():
         return folder

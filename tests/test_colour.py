@@ -7,9 +7,6 @@ import base64
 import contextlib
 import functools
 import http.server
-import importlib.util
-import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import numpy as np
 import pytest
 
 import neuromv
+from browser import launch, need_browser
 
 #: A colour chart: saturated primaries and secondaries, skin tones, grays, a dark and a light pastel.
 CHART = np.array([
@@ -66,20 +64,6 @@ def test_renders_are_tagged_bt709(tmp_path, size, song):
 
 # --- in a real browser -------------------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-#: Set by CI (.ci/run installs both): a missing browser there is a failure, not a skip.
-BROWSER_REQUIRED = os.environ.get("NEUROMV_REQUIRE_BROWSER") == "1"
-
-
-def need_browser() -> None:
-    """Skip without Debian's chromium or Playwright, unless the browser is required (CI): then fail."""
-    missing = [name for name, there in (("chromium", CHROMIUM), ("playwright", importlib.util.find_spec("playwright")))
-               if there is None]
-    if missing:
-        message = f"needs {' and '.join(missing)} (apt install chromium; pip install playwright)"
-        if BROWSER_REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
 PAGE = """<!doctype html><meta charset="utf-8"><video id="v" muted playsinline preload="auto"></video>
 <canvas id="c"></canvas>"""
 #: Draws the video's frame at time 0 onto a canvas and returns its pixels, RGBA, base64.
@@ -129,9 +113,7 @@ def test_chromium_draws_the_colours_ffmpeg_decodes(tmp_path, song):
         neuromv.render(song, tmp_path / f"{size}.mp4", size=size, duration=0.5, quiet=True)
     (tmp_path / "index.html").write_text(PAGE)
     with served(tmp_path) as address, playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox",
-            "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        browser = launch(p)
         try:
             page = browser.new_page()
             page.goto(f"{address}/index.html")

@@ -29,14 +29,46 @@ uniform sampler2D u_weights;
 vec4 w(int row, int column) { return texelFetch(u_weights, ivec2(column, row), 0); }
 // tanh without overflow: (1 - e^-2|x|) / (1 + e^-2|x|) carries the sign
 vec4 tanh4(vec4 x) { vec4 e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }
+// (sin, cos) of a turns to float32 rounding (the built-ins may be far coarser): reduced to an eighth of a turn
+// about the nearest quarter, then the series
+vec4 sinTurns(vec4 t, out vec4 c) {
+  t -= floor(t);
+  vec4 quarter = floor(t * 4.0 + 0.5);
+  vec4 x = (t - quarter * 0.25) * TAU;
+  vec4 x2 = x * x;
+  vec4 s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0 * (1.0 - x2 / 110.0)))));
+  vec4 k = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0 * (1.0 - x2 / 90.0))));
+  vec4 q = mod(quarter, 4.0);  // rotate by the quarter turns
+  vec4 sine = mix(mix(s, k, equal(q, vec4(1.0))), mix(-s, -k, equal(q, vec4(3.0))), greaterThan(q, vec4(1.5)));
+  c = mix(mix(k, -s, equal(q, vec4(1.0))), mix(-k, s, equal(q, vec4(3.0))), greaterThan(q, vec4(1.5)));
+  return sine;
+}
+
+// atan(y, x) to float32 rounding (the built-in may be far coarser, and a fold's angle moves every pixel it folds):
+// the ratio reduced to [0, tan(pi / 12)], then six terms of the series
+float atan2Exact(float y, float x) {
+  float ax = abs(x), ay = abs(y);
+  float big = max(ax, ay);
+  float a = big == 0.0 ? 0.0 : min(ax, ay) / big;
+  float base = 0.0;
+  if (a > 0.2679491924311228) {
+    a = (a * 1.7320508075688772 - 1.0) / (a + 1.7320508075688772);
+    base = 0.5235987755982988;
+  }
+  float s = a * a;
+  float r = base + a * (1.0 - s * (1.0 / 3.0 - s * (1.0 / 5.0 - s * (1.0 / 7.0 - s * (1.0 / 9.0 - s / 11.0)))));
+  if (ay > ax) r = 1.5707963267948966 - r;
+  if (x < 0.0) r = 3.141592653589793 - r;
+  return y < 0.0 ? -r : r;
+}
+
 // the coordinate terms at (x, y) with radius r: rows 0..H4-1 hold (x, y, r, bias, sin..., cos...) per 4 units,
-// rows H4 and H4+1 the Fourier frequencies (in cycles per unit); phases are range-reduced to [0, 1) turns
+// rows H4 and H4+1 the Fourier frequencies (in cycles per unit); phases are taken in turns, range-reduced
 void coordTerms(vec2 p, float r, out vec4 h[H4]) {
   for (int j = 0; j < H4; j++) h[j] = w(j, 0) * p.x + w(j, 1) * p.y + w(j, 2) * r + w(j, 3);
   for (int k4 = 0; k4 < K4; k4++) {
-    vec4 turns = p.x * w(H4, k4) + p.y * w(H4 + 1, k4);
-    turns -= floor(turns);
-    vec4 s = sin(TAU * turns), c = cos(TAU * turns);
+    vec4 c;
+    vec4 s = sinTurns(p.x * w(H4, k4) + p.y * w(H4 + 1, k4), c);
     for (int j = 0; j < H4; j++) {
       h[j] += mat4(w(j, 4 + 4 * k4), w(j, 5 + 4 * k4), w(j, 6 + 4 * k4), w(j, 7 + 4 * k4)) * s
             + mat4(w(j, 4 + 4 * K4 + 4 * k4), w(j, 5 + 4 * K4 + 4 * k4), w(j, 6 + 4 * K4 + 4 * k4),
@@ -101,14 +133,16 @@ vec2 warp(vec2 p) {
   if (folds >= 2) {
     float sector = TAU / float(folds);
     float radius = length(p);
-    float a = atan(-p.y, p.x);
+    float a = atan2Exact(-p.y, p.x);
     float angle = abs(a - sector * floor(a / sector) - sector / 2.0);
-    p = vec2(cos(angle), -sin(angle)) * radius;
+    vec4 c;
+    vec4 s = sinTurns(vec4(angle / TAU), c);
+    p = vec2(c.x, -s.x) * radius;
   }
   if (u_warpA.y != 0.0) {
     float radius = max(length(p), 1e-6);
-    float turns = RIPPLE_RINGS * radius - u_warpA.z;
-    p *= 1.0 + u_warpA.y * sin(TAU * (turns - floor(turns))) / radius;
+    vec4 c;
+    p *= 1.0 + u_warpA.y * sinTurns(vec4(RIPPLE_RINGS * radius - u_warpA.z), c).x / radius;
   }
   p -= u_warpB.yz;
   return vec2(u_warpA.w * p.x - u_warpB.x * p.y, u_warpB.x * p.x + u_warpA.w * p.y) / u_warpB.w;

@@ -6,7 +6,7 @@ import { image, load } from './data.js';
 import { Frames } from './frames.js';
 
 const $ = (id) => document.getElementById(id);
-const TRACE = 4096;  // animation frames kept in neuromv.trace
+const TRACE = 4096;  // animation frames kept in neuromv.trace while playing
 
 /** The automation interface: the tests and scripts drive the player through it. */
 const api = {
@@ -70,10 +70,6 @@ async function start() {
     const t = clock.time;
     api.time = t;
     const k = frameAt(t);
-    if (clock.playing) {
-      api.trace.push([t, shown]);
-      if (api.trace.length > TRACE) api.trace.shift();
-    }
     if (k !== shown || dirty) {
       show(k);
       if (clock.playing) {
@@ -84,9 +80,15 @@ async function start() {
         $('rate').textContent = `${api.rate.toFixed(1)} fps`;
       }
     }
-    $('seek').value = String(t);
-    $('clock').textContent = `${clockText(t)} / ${clockText(header.duration)}`;
-    $('play').textContent = clock.playing ? 'pause' : 'play';
+    if (clock.playing) {  // this animation frame: the audio clock, the frame it shows, the page's clock
+      api.trace.push([t, shown, performance.now() / 1000]);
+      if (api.trace.length > TRACE) api.trace.shift();
+    }
+    const text = `${clockText(t)} / ${clockText(header.duration)}`;
+    if (text !== $('clock').textContent) $('clock').textContent = text;
+    if (Number($('seek').value) !== t) $('seek').value = String(t);
+    const label = clock.playing ? 'pause' : 'play';
+    if ($('play').textContent !== label) $('play').textContent = label;
     requestAnimationFrame(tick);
   }
 
