@@ -96,13 +96,14 @@ async function start() {
   api.pause = () => { clock.pause(); dirty = true; };
   api.seek = async (t) => { await clock.seek(t); dirty = true; api.time = clock.time; show(frameAt(clock.time)); };
   // frame k's middle, so that floor(time * fps) is k whatever the rounding
+  const pixel = new Uint8Array(4);
   const middle = (k) => (Math.min(Math.max(0, Math.floor(k)), frames.count - 1) + 0.5) / frames.fps;
   api.draw = async (k) => {
     clock.pause();
     await clock.seek(middle(k));
     api.time = clock.time;
     show(frameAt(clock.time));
-    gl.finish();
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);  // waits for the frame (gl.finish may not)
     return shown;
   };
   api.snapshot = () => {
