@@ -40,6 +40,7 @@ from .files import content_hash
 from .pipeline import Prepared, make_spec, prepare
 from .render import cpu_threads, label_overlay, latent_terms, panel_grid, pick_device
 from .spec import RenderSpec
+from .stems import default_cache_dir
 
 log = logging.getLogger("neuromv")
 
@@ -278,8 +279,12 @@ class Server:
         return self
 
     @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        return f"http://127.0.0.1:{self.port}/"
 
     def serve_forever(self) -> None:
         self.httpd.serve_forever(poll_interval=0.2)
@@ -304,9 +309,9 @@ class Server:
 
 
 def cached_export(spec: RenderSpec) -> Path:
-    """The web export of ``spec`` in the cache (``<cache_dir>/web/<key>``, by default ``~/.cache/neuromv/web``), made
-    if it is not there yet."""
-    base = Path(spec.cache_dir) if spec.cache_dir else Path.home() / ".cache" / "neuromv"
+    """The web export of ``spec`` in the cache, made if it is not there yet: ``<cache_dir>/web/<key>``, by default
+    beside the stems' cache (``~/.cache/neuromv/web``, or under ``NEUROMV_CACHE``)."""
+    base = Path(spec.cache_dir) if spec.cache_dir else default_cache_dir().parent
     folder = base / "web" / _cache_key(spec)
     if (folder / HEADER_FILE).is_file():
         return folder

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 import subprocess
 import sys
@@ -41,6 +43,9 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     outputs = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
     assert "device: cpu" in outputs or "device: cuda" in outputs
     assert "reactivity" in outputs
+    assert "the player is at http://127.0.0.1:" in outputs
+    header = json.loads((tmp_path / "neuromv_web" / "data.json").read_text())
+    assert header["frames"] == 60 and header["columns"] == 2 and header["preset"] == "prism"
 
 
 SCRIPTS = {
