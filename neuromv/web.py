@@ -169,6 +169,9 @@ def write_web(prepared: Prepared, folder: str | Path, *, overwrite: bool = False
             shutil.rmtree(old, ignore_errors=True)
         else:
             work.rename(folder)
+    except OSError as exc:  # a full disk, a folder taken away
+        shutil.rmtree(work, ignore_errors=True)
+        raise OutputError(f"cannot write the web export {str(folder)!r} ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -192,7 +192,7 @@ def test_the_frame_follows_the_audio_clock(player, exports):
     _, prepared = exports("long")
     page = player("long", "?scale=0.5")  # a small canvas, so that software WebGL keeps up
     fps = page("window.neuromv.fps")
-    assert fps == 30 and page("window.neuromv.frames") == prepared.frame_count
+    assert fps == 30 and page("window.neuromv.frames") == prepared.frame_count and page("window.neuromv.audio")
     page("window.neuromv.play()")
     time.sleep(10.5)
     page("window.neuromv.pause()")
@@ -246,6 +246,28 @@ def test_the_export_is_whole_and_self_contained(exports):
         text = script.read_text()
         assert "http://" not in text and "https://" not in text, script.name
     assert not list(folder.parent.glob(".*partial*"))
+
+
+def test_the_export_plays_from_pythons_own_server(browser, exports):
+    """``python -m http.server`` answers no Range requests: the song still plays, and seeks."""
+    folder, _ = exports("pulse")
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory",
+                               str(folder)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = server.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
+        port = int(line.split(" port ")[1].split()[0])
+        page = Player(browser, f"http://127.0.0.1:{port}/")
+        assert page("window.neuromv.frames") > 0 and page("window.neuromv.audio")
+        page("window.neuromv.play()")
+        time.sleep(1.0)
+        page("window.neuromv.pause()")
+        assert page("window.neuromv.time") > 0.5  # the audio clock ran
+        page("window.neuromv.seek(2.5)")
+        assert page("window.neuromv.frame") == 75
+        page.close(f"http://127.0.0.1:{port}")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 # --- the server ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ const TRACE = 4096;  // animation frames kept in neuromv.trace while playing
 
 /** The automation interface: the tests and scripts drive the player through it. */
 const api = {
-  ready: false, error: null, frame: -1, time: 0, fps: 0, frames: 0, rate: 0, size: [0, 0], presets: [],
+  ready: false, error: null, audio: false, frame: -1, time: 0, fps: 0, frames: 0, rate: 0, size: [0, 0], presets: [],
   preset: null, trace: [],
 };
 window.neuromv = api;
@@ -144,6 +144,7 @@ async function start() {
   });
   clock.onended = () => { dirty = true; };
 
+  api.audio = clock.context !== null;  // the song plays through Web Audio (else the picture plays silently)
   api.frames = frames.count;
   api.fps = frames.fps;
   api.presets = frames.presets.map((p) => p.name);
