@@ -256,7 +256,7 @@ def test_the_export_plays_from_pythons_own_server(browser, exports):
     try:
         line = server.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
         port = int(line.split(" port ")[1].split()[0])
-        page = Player(browser, f"http://127.0.0.1:{port}/")
+        page = Player(browser, f"http://127.0.0.1:{port}/?scale=0.25")
         assert page("window.neuromv.frames") > 0 and page("window.neuromv.audio")
         page("window.neuromv.play()")
         time.sleep(1.0)

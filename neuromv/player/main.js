@@ -10,7 +10,7 @@ const TRACE = 4096;  // animation frames kept in neuromv.trace while playing
 
 /** The automation interface: the tests and scripts drive the player through it. */
 const api = {
-  ready: false, error: null, audio: false, frame: -1, time: 0, fps: 0, frames: 0, rate: 0, size: [0, 0], presets: [],
+  ready: false, error: null, audio: false, frame: -1, fps: 0, frames: 0, rate: 0, size: [0, 0], presets: [],
   preset: null, trace: [],
 };
 window.neuromv = api;
@@ -68,7 +68,6 @@ async function start() {
 
   function tick() {
     const t = clock.time;
-    api.time = t;
     const k = frameAt(t);
     if (k !== shown || dirty) {
       show(k);
@@ -92,16 +91,16 @@ async function start() {
     requestAnimationFrame(tick);
   }
 
+  Object.defineProperty(api, 'time', { get: () => clock.time, enumerable: true });  // the clock itself, always
   api.play = () => clock.play();
   api.pause = () => { clock.pause(); dirty = true; };
-  api.seek = async (t) => { await clock.seek(t); dirty = true; api.time = clock.time; show(frameAt(clock.time)); };
+  api.seek = async (t) => { await clock.seek(t); dirty = true; show(frameAt(clock.time)); };
   // frame k's middle, so that floor(time * fps) is k whatever the rounding
   const pixel = new Uint8Array(4);
   const middle = (k) => (Math.min(Math.max(0, Math.floor(k)), frames.count - 1) + 0.5) / frames.fps;
   api.draw = async (k) => {
     clock.pause();
     await clock.seek(middle(k));
-    api.time = clock.time;
     show(frameAt(clock.time));
     gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);  // waits for the frame (gl.finish may not)
     return shown;
@@ -155,6 +154,7 @@ async function start() {
   if (wanted.has('scale')) api.setScale(wanted.get('scale'));
   if (wanted.has('frame')) await clock.seek(middle(Number(wanted.get('frame'))));
   show(frameAt(clock.time));
+  gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);  // ready means drawn: the programs compiled
   $('play').disabled = false;
   $('seek').disabled = false;
   api.ready = true;
