@@ -103,7 +103,8 @@ def _beats(onset: np.ndarray, fps: Fraction) -> np.ndarray:
     return np.where(np.isfinite(since), decay ** np.minimum(since, 1e6), 0.0).astype(np.float32)
 
 
-def _scale(raw: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+def scale(raw: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """float32 in [0, 1]: ``raw`` scaled per song between its robust percentiles, and those (low, high)."""
     low, high = (float(v) for v in np.percentile(raw, [LOW_PERCENTILE, HIGH_PERCENTILE]))
     if not high - low > 1e-6:  # a feature that does not change stays at rest
         return np.zeros_like(raw, dtype=np.float32), (low, high)
@@ -114,7 +115,7 @@ def _scale(raw: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
 BLOCK = 2048
 
 
-def _mono(audio: Audio | AudioStream) -> np.ndarray:
+def mono(audio: Audio | AudioStream) -> np.ndarray:
     """float32 [n]: the song mixed to mono and resampled to :data:`RATE`, block by block for a stream."""
     import soxr
 
@@ -165,13 +166,13 @@ def feature_bank(audio: Audio | AudioStream, fps: Fraction | float | str = 30) -
     """The bank for ``audio`` (any rate and channels; an :class:`AudioStream` is decoded block by block and checked):
     ``frames == ceil(duration * fps)`` rows. Memory: the song at 22.05 kHz mono (5 MB a minute) and a block."""
     fps = as_fps(fps)
-    mono = _mono(audio)
+    signal = mono(audio)
     source_rate = audio.sample_rate
     samples = audio.n_samples
     frames = frame_count(samples, source_rate, fps)
     half = N_FFT // 2
-    padded = np.concatenate([np.zeros(half, np.float32), mono, np.zeros(half + 1, np.float32)])
-    del mono
+    padded = np.concatenate([np.zeros(half, np.float32), signal, np.zeros(half + 1, np.float32)])
+    del signal
     centres = np.minimum(grid_centres(frames, RATE, fps) + half, padded.shape[0] - half - 1)
     raw = _analyse(padded, centres, fps)
     mel = raw.pop("mel")
@@ -187,7 +188,7 @@ def feature_bank(audio: Audio | AudioStream, fps: Fraction | float | str = 30) -
             columns.append(_beats(raw["onset"], fps))  # already in [0, 1]
             ranges[name] = (0.0, 1.0)
             continue
-        scaled, ranges[name] = _scale(raw[name])
+        scaled, ranges[name] = scale(raw[name])
         columns.append(scaled)
     return FeatureBank(FEATURES, np.stack(columns, axis=1), fps, ranges)
 

@@ -78,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     served.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
     served.add_argument("--no-browser", dest="browser", action="store_false", help="print the address only")
 
+    t = commands.add_parser("train-features", help="train an autoencoder of the songs' spectra (--features FILE)",
+                            description="Train the learned features: an autoencoder over log-mel windows centred on "
+                                        "each video frame. Whole songs are held out for the held-out loss.")
+    t.add_argument("sources", nargs="+", metavar="SONG_OR_FOLDER", help="songs, and folders searched for songs")
+    t.add_argument("-o", "--output", required=True, help="the model file to write (.pt)")
+    t.add_argument("--dims", type=int, default=10, help="K, the learned features per frame (default 10)")
+    t.add_argument("--epochs", type=int, default=40, help="passes over the training windows (default 40)")
+    t.add_argument("--seed", type=int, default=0, help="seeds the hold-out choice, the weights and the order")
+    t.add_argument("--max-seconds", type=float, default=600.0, help="seconds of each song used (default 600)")
+    t.add_argument("-y", "--overwrite", action="store_true", help="replace an existing model file")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
     f = commands.add_parser("features", help="write a song's feature bank (or a preset's parameter tracks) as a table",
                             description="The audio features presets map, one row per video frame, each in [0, 1].")
     f.add_argument("song", help="the song")
@@ -85,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--start", type=float, default=0.0, help="start of the excerpt in seconds (default 0)")
     f.add_argument("--duration", type=float, help="length of the excerpt in seconds (default: to the end)")
     f.add_argument("--preset", help="with --tracks: the preset whose parameter tracks to write")
+    f.add_argument("--features", default="mel", metavar="mel|learned|FILE",
+                   help="learned or a features model: add its features (learned.0 ...) to the bank")
     f.add_argument("--tracks", action="store_true", help="write the preset's parameter tracks instead")
     form = f.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="CSV (the default)")
@@ -159,14 +173,15 @@ def _play(args: dict[str, object]) -> None:
 
 def _features(args: dict[str, object]) -> None:
     from . import presets
-    from .audio import as_fps, load_audio
-    from .bank import feature_bank, table
+    from .bank import table
+    from .pipeline import song_bank
 
     if args["tracks"] and not args["preset"]:
         raise OptionError("--tracks needs --preset NAME|FILE: the preset whose parameters to write")
     spec = RenderSpec(song=args["song"], fps=args["fps"], start=args["start"], duration=args["duration"],
-                      preset=args["preset"] or "classic")  # the same checks as a render's
-    bank = feature_bank(load_audio(spec.song, start=spec.start, duration=spec.duration), as_fps(spec.fps))
+                      preset=args["preset"] or "classic", features=args["features"])  # the same checks as a render's
+    wanted = spec.features != "mel" or bool(presets.learned_features(presets.load(spec.preset)))
+    bank = song_bank(spec, learned_too=wanted)
     if args["tracks"]:
         tracks = presets.tracks(presets.load(spec.preset), bank)
         text = table(tracks.names, tracks.values, bank.fps, as_json=bool(args["json"]))
@@ -178,6 +193,19 @@ def _features(args: dict[str, object]) -> None:
         check_output(str(args["output"]), overwrite=True).write_text(text)
     else:
         sys.stdout.write(text)
+
+
+def _train_features(args: dict[str, object]) -> None:
+    from .learned import train
+    from .video import check_output
+
+    _log_to_stderr(quiet=bool(args["quiet"]))
+    output = check_output(str(args["output"]), overwrite=bool(args["overwrite"]))
+    result = train(args["sources"], output, dims=args["dims"], epochs=args["epochs"], seed=args["seed"],
+                   max_seconds=args["max_seconds"], progress=not args["quiet"])
+    if not args["quiet"]:
+        print(f"{result.path}: {len(result.songs)} songs ({len(result.held_out)} held out), held-out loss "
+              f"{result.held_out_loss[-1]:.4f}, {result.seconds:.0f} s")
 
 
 def _presets() -> None:
@@ -251,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _export_web(args)
         elif command == "play":
             _play(args)
+        elif command == "train-features":
+            _train_features(args)
         elif command == "features":
             _features(args)
         elif command == "presets":

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import __version__, cppn, presets, record
+from . import __version__, cppn, learned, presets, record
 from .audio import Audio, AudioStream, frame_count, open_audio
-from .bank import feature_bank
+from .bank import FeatureBank, feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import FitConfig, fit, load_image
@@ -63,8 +63,19 @@ class Prepared:
                            params=self.params)
 
 
-def _network(spec: RenderSpec, cover: np.ndarray | None) -> tuple[cppn.CPPN, float | None]:
-    """The network (loaded, or built from the seed) and the picture's aspect, if the inputs have one."""
+def _features_model(spec: RenderSpec) -> learned.Autoencoder | None:
+    """The features model that makes z (None: the mel latents)."""
+    return None if spec.features == "mel" else learned.load(spec.features)[0]
+
+
+def _network(spec: RenderSpec, cover: np.ndarray | None,
+             features: learned.Autoencoder | None = None) -> tuple[cppn.CPPN, float | None]:
+    """The network (loaded, or built from the seed) and the picture's aspect, if the inputs have one. With a
+    features model, z has its K numbers a frame."""
+    dims = None if features is None else features.config.dims
+    if dims is not None and spec.latent_dim is not None and spec.latent_dim != dims:
+        raise OptionError(f"latent_dim={spec.latent_dim} does not match features={spec.features!r}, which gives "
+                          f"{dims} numbers a frame; leave latent_dim out")
     if spec.model is not None:
         network, meta = cppn.load(spec.model)
         for name in ("latent_dim", "hidden"):
@@ -72,11 +83,21 @@ def _network(spec: RenderSpec, cover: np.ndarray | None) -> tuple[cppn.CPPN, flo
             if wanted is not None and wanted != saved:
                 raise OptionError(f"{name}={wanted} does not match the saved model {spec.model!r} ({name}={saved}); "
                                   "leave it out")
+        if dims is not None and network.config.latent_dim != dims:
+            raise OptionError(f"features={spec.features!r} gives {dims} numbers a frame but the saved model "
+                              f"{spec.model!r} takes {network.config.latent_dim} (latent_dim); use the features it "
+                              "was fitted with")
         return network, meta.get("aspect")
     defaults = cppn.CPPNConfig()
-    config = cppn.CPPNConfig(latent_dim=defaults.latent_dim if spec.latent_dim is None else spec.latent_dim,
-                             hidden=defaults.hidden if spec.hidden is None else spec.hidden)
+    latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
+    config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden)
     return cppn.build(config, spec.seed), cover.shape[1] / cover.shape[0] if cover is not None else None
+
+
+def latents_of(audio: Audio | AudioStream, fps: Any, config: LatentConfig,
+               features: learned.Autoencoder | None) -> np.ndarray:
+    """z for every frame: the mel latents, or a features model's codes."""
+    return mel_latents(audio, fps, config) if features is None else learned.learned_latents(features, audio, fps)
 
 
 def _resolved(spec: RenderSpec, config: cppn.CPPNConfig, aspect: float | None) -> RenderSpec:
@@ -92,12 +113,14 @@ def _resolved(spec: RenderSpec, config: cppn.CPPNConfig, aspect: float | None) -
 
 def resolve(spec: RenderSpec) -> RenderSpec:
     """``spec`` with every value its inputs decide filled in (see :class:`Prepared`), without decoding the song."""
-    network, aspect = _network(spec, load_image(spec.image) if spec.image is not None else None)
+    network, aspect = _network(spec, load_image(spec.image) if spec.image is not None else None,
+                               _features_model(spec))
     return _resolved(spec, network.config, aspect)
 
 
 def _stem_latents(spec: RenderSpec, song: AudioStream, frames: int, config: LatentConfig,
-                  device: torch.device) -> tuple[dict[str, Any], list[np.ndarray]]:
+                  device: torch.device, features: learned.Autoencoder | None
+                  ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Split the excerpt into stems and compute each stem's latents on the same frame grid."""
     separated = separate(spec.song, stems=spec.stems, separator=spec.separator, start=spec.start,
                          duration=spec.duration, device=str(device), cache=spec.cache, cache_dir=spec.cache_dir,
@@ -105,8 +128,8 @@ def _stem_latents(spec: RenderSpec, song: AudioStream, frames: int, config: Late
                          demucs_model=spec.demucs_model, demucs_repo=spec.demucs_repo, progress=not spec.quiet)
     log.info("stems by %s%s: %s", separated.backend, " (from the cache)" if separated.cached else "",
              ", ".join(separated.stems))
-    latents = [_match_rows(mel_latents(Audio(samples, separated.sample_rate, song.path, song.start), spec.fps,
-                                       config), frames) for samples in separated.stems.values()]
+    latents = [_match_rows(latents_of(Audio(samples, separated.sample_rate, song.path, song.start), spec.fps,
+                                      config, features), frames) for samples in separated.stems.values()]
     return {"stems": list(separated.stems), "separator": separated.backend}, latents
 
 
@@ -117,17 +140,18 @@ def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
     if spec.save_model is not None:
         check_output(spec.save_model, overwrite=True)
     cover = load_image(spec.image) if spec.image is not None else None
-    network, aspect = _network(spec, cover)
+    features = _features_model(spec)
+    network, aspect = _network(spec, cover, features)
     spec = _resolved(spec, network.config, aspect)
     song = open_audio(spec.song, start=spec.start, duration=spec.duration)  # decoded once, block by block
     latent_config = LatentConfig(latent_dim=network.config.latent_dim)
-    latents = mel_latents(song, spec.frame_rate, latent_config)
+    latents = latents_of(song, spec.frame_rate, latent_config, features)
     frames = frame_count(song.n_samples, song.sample_rate, spec.frame_rate)
     assert latents.shape[0] == frames
     facts = record.input_hashes(spec)
     panel_latents = [latents]
     if spec.stems is not None:
-        stem_facts, panel_latents = _stem_latents(spec, song, frames, latent_config, device)
+        stem_facts, panel_latents = _stem_latents(spec, song, frames, latent_config, device, features)
         facts.update(stem_facts)
     fit_config = FitConfig(steps=spec.steps, lr=spec.lr, motion=spec.motion)
     fitting = cover is not None and spec.steps > 0
@@ -150,12 +174,24 @@ def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
                     labels=facts.get("stems") if spec.labels else None, params=parameter_tracks(spec), facts=facts)
 
 
+def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:
+    """The excerpt's feature bank, with the learned features (``learned.0`` ...) when ``learned_too``: from the
+    spec's features model, or the shipped one when z is the mel latents."""
+    bank = feature_bank(open_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
+    if not learned_too:
+        return bank
+    model = learned.load("learned" if spec.features == "mel" else spec.features)[0]
+    columns = learned.bank_columns(model, open_audio(spec.song, start=spec.start, duration=spec.duration),
+                                   spec.frame_rate)
+    return bank.with_features(learned.names(model.config.dims), columns)
+
+
 def parameter_tracks(spec: RenderSpec) -> presets.ParamTracks | None:
     """The preset's parameters over the excerpt (None for classic), from the song's feature bank."""
     preset = presets.load(spec.preset)
     if preset.classic:
         return None
-    bank = feature_bank(open_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
+    bank = song_bank(spec, learned_too=bool(presets.learned_features(preset)))
     return presets.tracks(preset, bank)
 
 

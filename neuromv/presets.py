@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
@@ -125,7 +126,7 @@ def _mapping(where: str, spec: Any, features: tuple[str, ...]) -> Mapping:
         raise OptionError(f"preset {where} needs exactly one of 'feature' (a feature's name) or 'value' (a constant)")
     options: dict[str, Any] = {}
     if "feature" in spec:
-        if spec["feature"] not in features:
+        if spec["feature"] not in features and not is_learned(spec["feature"]):
             raise OptionError(f"preset {where}: feature {spec['feature']!r} is not in the bank"
                               f"{_nearest(str(spec['feature']), features)}")
         options["feature"] = spec["feature"]
@@ -149,6 +150,17 @@ def _mapping(where: str, spec: Any, features: tuple[str, ...]) -> Mapping:
     if mapping.smooth < 0:
         raise OptionError(f"preset {where}: smooth={mapping.smooth:g} must be a number of seconds >= 0")
     return mapping
+
+
+def is_learned(feature: Any) -> bool:
+    """Whether ``feature`` names a learned feature (``learned.0``, ``learned.1``, ...), which the bank has when a
+    features model is given (see :mod:`neuromv.learned`)."""
+    return isinstance(feature, str) and re.fullmatch(r"learned\.(0|[1-9][0-9]*)", feature) is not None
+
+
+def learned_features(preset: Preset) -> list[str]:
+    """The learned features a preset maps."""
+    return [m.feature for m in preset.params.values() if m.feature is not None and is_learned(m.feature)]
 
 
 def parse(data: Any, source: str = "preset", features: tuple[str, ...] = FEATURES) -> Preset:
@@ -294,6 +306,12 @@ class ParamTracks:
 def tracks(preset: Preset, bank: FeatureBank) -> ParamTracks:
     """Every parameter the preset sets, over the bank's frames."""
     names = tuple(preset.params)
+    for mapping in preset.params.values():
+        if mapping.feature is not None and is_learned(mapping.feature) and mapping.feature not in bank.names:
+            given = [n for n in bank.names if is_learned(n)]
+            raise OptionError(f"preset {preset.name!r} maps {mapping.feature!r}, but the features model gives "
+                              f"{len(given)} (learned.0 .. learned.{len(given) - 1})" if given else
+                              f"preset {preset.name!r} maps {mapping.feature!r}, and the bank has no learned features")
     columns = [track(m, bank[m.feature] if m.feature else None, bank.frames, bank.fps) for m in preset.params.values()]
     values = np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((bank.frames, 0), np.float32)
     return ParamTracks(names, values, float(bank.fps))

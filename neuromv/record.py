@@ -31,8 +31,11 @@ HASHED = ("image", "model")
 
 def input_hashes(spec: RenderSpec) -> dict[str, str | None]:
     """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given)."""
-    return {f"{name}_sha256": content_hash(path) if (path := getattr(spec, name)) is not None else None
-            for name in HASHED}
+    hashes = {f"{name}_sha256": content_hash(path) if (path := getattr(spec, name)) is not None else None
+              for name in HASHED}
+    if spec.features.endswith(".pt"):  # a features model's file (mel and learned are this neuromv's own)
+        hashes["features_sha256"] = content_hash(spec.features)
+    return hashes
 
 
 def made(prepared: Prepared, settings: dict[str, Any]) -> dict[str, Any]:

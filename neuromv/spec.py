@@ -157,6 +157,20 @@ def _preset(name: str, value: Any) -> str:
     return value
 
 
+#: What z can be besides a features model's file.
+FEATURE_KINDS = ("mel", "learned")
+
+
+def _features(name: str, value: Any) -> str:
+    """``mel``, ``learned`` or a features model's path (read when the song is: the spec stays cheap to build)."""
+    if not isinstance(value, str) or not value:
+        raise OptionError(f"features={value!r} must be mel, learned or a features model .pt file")
+    if value not in FEATURE_KINDS and not value.endswith(".pt"):
+        raise OptionError(f"features={value!r} is not one of {list(FEATURE_KINDS)} nor a .pt features model"
+                          f"{did_you_mean(value, FEATURE_KINDS)}")
+    return value
+
+
 # --- the fields --------------------------------------------------------------------------------------------------
 
 def _option(default: Any, group: str, help: str, *, check: Check | None = None, choices: Sequence[Any] = (),
@@ -206,6 +220,9 @@ class RenderSpec:
                                  check=_through(CPPNConfig))
     latent_dim: int | None = _option(None, "look", "mel bins = latent size", shown="64, or the saved model's",
                                      check=_through(CPPNConfig))
+    features: str = _option("mel", "look", "what z is: mel (the song's mel spectrogram), learned (the autoencoder "
+                            "shipped with neuromv: 10 numbers a frame) or a features model from neuromv "
+                            "train-features", check=_features, path=True, metavar="mel|learned|FILE")
     # fit
     steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=_through(FitConfig))
     lr: float = _option(FitConfig.lr, "fit", "peak learning rate of the fitting (cosine decay)",

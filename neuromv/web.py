@@ -33,11 +33,10 @@ import numpy as np
 import soundfile
 
 from . import __version__, ffmpeg, presets
-from .audio import load_audio, open_audio
-from .bank import feature_bank
+from .audio import load_audio
 from .errors import OptionError, OutputError
 from .files import content_hash
-from .pipeline import Prepared, make_spec, prepare
+from .pipeline import Prepared, make_spec, prepare, song_bank
 from .render import cpu_threads, label_overlay, latent_terms, panel_grid, pick_device
 from .spec import RenderSpec
 from .stems import default_cache_dir
@@ -109,10 +108,11 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
         number = next(i for i, known in enumerate(networks) if known is model)
         panels.append({"network": number,
                        "latent_terms": arrays.add(f"panel{index}/latent_terms", latent_terms(model, latents).numpy())})
-    bank = feature_bank(open_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
+    offered, default = _presets(spec.preset)
+    wanted = any(presets.learned_features(presets.parse(p)) for p in offered)
+    bank = song_bank(spec, learned_too=wanted or spec.features != "mel")
     if bank.frames != prepared.frame_count:  # the bank and the latents share the frame grid
         raise OptionError(f"feature bank of {bank.frames} frames does not fit {prepared.frame_count} frames")
-    offered, default = _presets(spec.preset)
     return {
         "format": FORMAT, "neuromv": __version__, "data": DATA_FILE, "audio": AUDIO_FILE,
         "labels": LABELS_FILE if prepared.labels else None,
