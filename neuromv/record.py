@@ -70,7 +70,7 @@ def read(video: str | Path) -> dict[str, Any]:
 def like(video: str | Path, **given: Any) -> RenderSpec:
     """The spec ``video`` was made with, with the ``given`` fields changed (a new ``song`` among them).
 
-    The recorded cover or saved model is looked for beside the video unless one is given (a given cover replaces a
+    The recorded cover, saved model or features model is looked for beside the video unless one is given (a given cover replaces a
     recorded model and the other way round). An input whose content differs from the recorded one is logged as a
     warning: the frames will differ.
     """
@@ -87,6 +87,13 @@ def like(video: str | Path, **given: Any) -> RenderSpec:
                 raise OptionError(f"video {str(video)!r} was made with {name} {recorded[name]!r}, which is not "
                                   f"beside it; pass --{name} FILE")
             recorded[name] = str(beside)
+    features = recorded.get("features")
+    if "features" not in given and isinstance(features, str) and features.endswith(".pt"):  # a model of one's own
+        beside = Path(video).parent / features
+        if not beside.is_file():
+            raise OptionError(f"video {str(video)!r} was made with features {features!r}, which is not beside it; "
+                              "pass --features FILE")
+        recorded["features"] = str(beside)
     spec = RenderSpec.from_dict({**recorded, **given})
     for name in HASHED:
         path, wanted = getattr(spec, name), tag.get(f"{name}_sha256")

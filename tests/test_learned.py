@@ -109,6 +109,15 @@ def test_a_learned_render_moves_on_the_beats(tmp_path):
     assert figures.reactivity > 0.3 and figures.motion > 1.0, figures
 
 
+def test_like_finds_a_features_model_beside_the_video(tmp_path, tiny):
+    song = write_wav(tmp_path / "beats.wav", beat_track(2.0)[0])
+    (tmp_path / "tiny.pt").write_bytes(tiny[0].read_bytes())
+    first = neuromv.render(song, tmp_path / "a.mp4", size="32x32", features=str(tmp_path / "tiny.pt"), quiet=True)
+    assert neuromv.probe(first).metadata["spec"]["features"] == "tiny.pt"
+    assert main(["render", str(song), "--like", str(first), "-o", str(tmp_path / "b.mp4"), "-q"]) == 0
+    assert np.array_equal(neuromv.read_frames(first), neuromv.read_frames(tmp_path / "b.mp4"))
+
+
 def test_presets_map_learned_features(tmp_path):
     song = write_wav(tmp_path / "beats.wav", beat_track(3.0)[0])
     preset = {"version": 1, "name": "learnt", "params": {"zoom": {"feature": "learned.0", "min": 1, "max": 1.2}}}
