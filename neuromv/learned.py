@@ -169,11 +169,6 @@ def load(source: str | Path) -> tuple[Autoencoder, dict[str, Any]]:
     return model.eval(), dict(blob.get("meta") or {})
 
 
-def dims_of(source: str) -> int:
-    """K of a features model (``learned`` or a file)."""
-    return load(source)[0].config.dims
-
-
 # --- using a model ----------------------------------------------------------------------------------------------
 
 @torch.inference_mode()

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import __version__, cppn, learned, presets, record
-from .audio import Audio, AudioStream, frame_count, open_audio
+from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .bank import FeatureBank, feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
@@ -177,13 +177,12 @@ def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
 def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:
     """The excerpt's feature bank, with the learned features (``learned.0`` ...) when ``learned_too``: from the
     spec's features model, or the shipped one when z is the mel latents."""
-    bank = feature_bank(open_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
-    if not learned_too:
-        return bank
+    if not learned_too:  # streamed: memory stays bounded
+        return feature_bank(open_audio(spec.song, start=spec.start, duration=spec.duration), spec.frame_rate)
+    audio = load_audio(spec.song, start=spec.start, duration=spec.duration)  # decoded once for both
     model = learned.load("learned" if spec.features == "mel" else spec.features)[0]
-    columns = learned.bank_columns(model, open_audio(spec.song, start=spec.start, duration=spec.duration),
-                                   spec.frame_rate)
-    return bank.with_features(learned.names(model.config.dims), columns)
+    columns = learned.bank_columns(model, audio, spec.frame_rate)
+    return feature_bank(audio, spec.frame_rate).with_features(learned.names(model.config.dims), columns)
 
 
 def parameter_tracks(spec: RenderSpec) -> presets.ParamTracks | None:

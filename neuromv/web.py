@@ -10,7 +10,6 @@ same function of k as in the MP4 (docs/player.md).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.server
 import json
@@ -22,7 +21,6 @@ import tempfile
 import threading
 import uuid
 import webbrowser
-from collections.abc import Iterator
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -94,19 +92,16 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
     spec = prepared.spec
     width, height = spec.frame_size
     columns, rows = panel_grid(len(prepared.panels), spec.layout or "row")
-    networks: list[Any] = []
+    numbers: dict[int, int] = {}  # id(network) -> its index: stems' panels may share one
     described: list[dict[str, Any]] = []
     panels = []
     for index, (model, latents) in enumerate(prepared.panels):
-        if not any(model is known for known in networks):
-            number = len(networks)
-            networks.append(model)
-            state = {name: tensor for name, tensor in model.state_dict().items() if name not in _SKIPPED}
+        if id(model) not in numbers:
+            number = numbers[id(model)] = len(described)
             described.append({"config": asdict(model.config),
                               "arrays": {name: arrays.add(f"network{number}/{name}", tensor.cpu().numpy())
-                                         for name, tensor in state.items()}})
-        number = next(i for i, known in enumerate(networks) if known is model)
-        panels.append({"network": number,
+                                         for name, tensor in model.state_dict().items() if name not in _SKIPPED}})
+        panels.append({"network": numbers[id(model)],
                        "latent_terms": arrays.add(f"panel{index}/latent_terms", latent_terms(model, latents).numpy())})
     offered, default = _presets(spec.preset)
     wanted = any(presets.learned_features(presets.parse(p)) for p in offered)
@@ -322,17 +317,6 @@ def cached_export(spec: RenderSpec) -> Path:
     device = pick_device(spec.device)
     with cpu_threads(spec.threads):
         return write_web(prepare(spec, device), folder, overwrite=True)
-
-
-@contextlib.contextmanager
-def playing(song: str | Path | None = None, *, port: int = 0, spec: RenderSpec | None = None,
-            **options: Any) -> Iterator[Server]:
-    """The song's player served from the cache in a background thread, for as long as the block runs (a notebook
-    shows ``server.url`` in an iframe)."""
-    spec = make_spec(spec, song=song, **options)
-    with Server(port=port) as server:
-        server.show(cached_export(spec)).start()
-        yield server
 
 
 def play(song: str | Path | None = None, *, port: int = 0, browser: bool = True, spec: RenderSpec | None = None,

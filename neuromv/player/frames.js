@@ -72,7 +72,6 @@ export class Frames {
     }
     const warp = this.field ? warpOf(this.values, k, this.header.fps) : STILL_WARP;
     const colour = this.colours ? colourMatrix(this.values, k) : null;
-    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     this.panels.forEach((panel, index) => {
       const network = panel.network;
       if (mode === STILL) network.prepareTerms(w, h, 1);
@@ -84,7 +83,7 @@ export class Frames {
           this.field.mode = mode = EXACT;
         }
       }
-      gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, null);  // computing the terms bound their own
       const latent = new Float32Array(4 * network.net.h4);
       const gain = this.gain ? this.gain[k] : 1;
       for (let j = 0; j < panel.hidden; j++) {
