@@ -78,6 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     served.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
     served.add_argument("--no-browser", dest="browser", action="store_false", help="print the address only")
 
+    b = commands.add_parser("batch", help="render a catalogue (a JSON Lines manifest) on Ray, resumably",
+                            description="Render every line of MANIFEST (one JSON object a line, with render's option "
+                                        "names) into --out on Ray: started here, or the cluster at --address. Every "
+                                        "outcome goes to OUT/results.jsonl; a rerun skips the jobs done. Exit 0 only "
+                                        "when every job is done.")
+    b.add_argument("manifest", help="the manifest (.jsonl); relative paths in it are from its folder")
+    b.add_argument("--out", required=True, help="the output folder (outputs are relative to it)")
+    b.add_argument("--address", help="an existing Ray cluster: HOST:PORT or ray://HOST:10001 (default: start Ray "
+                                     "on this machine's cores)")
+    b.add_argument("--cpus-per-job", type=int, default=1, help="CPUs (and render threads) per job; a job also gets "
+                                                                "a GPU where the cluster has them (default 1)")
+    b.add_argument("--retries", type=int, default=3, help="retries of a job whose worker or node died (default 3)")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     t = commands.add_parser("train-features", help="train an autoencoder of the songs' spectra (--features FILE)",
                             description="Train the learned features: an autoencoder over log-mel windows centred on "
                                         "each video frame. Whole songs are held out for the held-out loss.")
@@ -169,6 +183,25 @@ def _play(args: dict[str, object]) -> None:
         play(spec=RenderSpec().replace(**args), port=port, browser=browser)
     except KeyboardInterrupt:  # the way to stop the server
         print("neuromv: stopped", file=sys.stderr)
+
+
+def _batch(args: dict[str, object]) -> int:
+    from .batch import LEDGER, render_batch
+
+    _log_to_stderr(quiet=False)  # a failed line is said whatever -q
+    out = str(args["out"])
+    try:
+        result = render_batch(str(args["manifest"]), out, address=args["address"],  # type: ignore[arg-type]
+                              cpus_per_job=args["cpus_per_job"], retries=args["retries"],  # type: ignore[arg-type]
+                              quiet=bool(args["quiet"]))
+    except KeyboardInterrupt:
+        print(f"neuromv: batch interrupted: the videos done and {os.path.join(out, LEDGER)} are kept, the running "
+              "renders cancelled; run it again to resume", file=sys.stderr)
+        return 130
+    if not args["quiet"]:
+        print(f"neuromv: {result.done} done, {result.skipped} skipped (done before), {len(result.failed)} failed; "
+              f"ledger: {os.path.join(out, LEDGER)}", file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _features(args: dict[str, object]) -> None:
@@ -279,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _export_web(args)
         elif command == "play":
             _play(args)
+        elif command == "batch":
+            return _batch(args)
         elif command == "train-features":
             _train_features(args)
         elif command == "features":

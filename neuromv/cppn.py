@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .errors import ModelError, OptionError
+from .files import write_atomically
 
 CHECKPOINT_FORMAT = "neuromv-cppn/1"
 
@@ -195,11 +196,11 @@ def coordinate_grid(width: int, height: int, device: torch.device | str = "cpu")
 
 
 def save(model: CPPN, path: str | Path, **meta: Any) -> Path:
-    """Write the weights with their config (and ``meta``: plain values such as the cover's aspect) to ``path``."""
-    path = Path(path)
+    """Write the weights with their config (and ``meta``: plain values such as the cover's aspect) to ``path``
+    (atomically)."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": CHECKPOINT_FORMAT, "config": asdict(model.config), "state_dict": state, "meta": meta}, path)
-    return path
+    blob = {"format": CHECKPOINT_FORMAT, "config": asdict(model.config), "state_dict": state, "meta": meta}
+    return write_atomically(path, lambda temporary: torch.save(blob, temporary))
 
 
 def load(path: str | Path) -> tuple[CPPN, dict[str, Any]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -89,11 +91,38 @@ def _widen_pipe(pipe: Any) -> None:
         fcntl.fcntl(pipe.fileno(), set_size, PIPE_BYTES)
 
 
+#: Linux's prctl option that signals a child when the thread that started it ends.
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Any:
+    """libc's prctl on Linux, else None."""
+    if not os.uname().sysname == "Linux":
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with(parent: int) -> None:
+    """Run in the child between fork and exec: SIGKILL it when its parent ends, however that ends (SIGKILL, a lost
+    Ray worker, the OOM killer), and end at once if the parent is already gone."""
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 class Process:
     """A running FFmpeg that reads from our pipe (or, with ``read=True``, that we read from); its stderr is drained
     in a thread so it can never block.
 
     FFmpeg runs in its own session so a Ctrl-C reaches Python only; :meth:`kill` and :meth:`finish` always reap it.
+    On Linux it never outlives the thread that started it: a render killed outright takes its FFmpeg with it (the
+    thread must outlive the process: every caller starts, feeds and reaps it on one thread).
     """
 
     def __init__(self, args: Sequence[str], *, what: str, read: bool = False, pass_fds: Sequence[int] = ()):
@@ -104,6 +133,7 @@ class Process:
                 cmd, stdin=subprocess.DEVNULL if read else subprocess.PIPE,
                 stdout=subprocess.PIPE if read else subprocess.DEVNULL, stderr=subprocess.PIPE,
                 start_new_session=True, pass_fds=tuple(pass_fds),  # pass_fds: more pipes, read as pipe:N
+                preexec_fn=functools.partial(_die_with, os.getpid()) if _prctl() is not None else None,
             )
         except OSError as exc:
             raise FFmpegError(f"could not start FFmpeg at {cmd[0]!r}: {exc}") from exc

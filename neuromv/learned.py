@@ -12,7 +12,6 @@ bank's ``learned.0`` ... ``learned.K-1`` for presets (:func:`bank_columns`).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from .audio import Audio, AudioStream, as_fps, frame_count, load_audio
 from .bank import RATE, grid_centres, mono, scale
 from .errors import ModelError, NeuromvError, OptionError
 from .features import mel_filterbank, smooth
+from .files import write_atomically
 
 log = logging.getLogger("neuromv")
 
@@ -132,16 +132,9 @@ def windows(audio: Audio | AudioStream, fps: Fraction | float | str, config: Fea
 
 def save(model: Autoencoder, path: str | Path, **meta: Any) -> Path:
     """Write the model with its config, its input normalisation and ``meta`` to ``path`` (atomically)."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
     blob = {"format": FORMAT, "config": asdict(model.config),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "meta": meta}
-    try:
-        torch.save(blob, temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return write_atomically(path, lambda temporary: torch.save(blob, temporary))
 
 
 def load(source: str | Path) -> tuple[Autoencoder, dict[str, Any]]:

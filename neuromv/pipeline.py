@@ -133,15 +133,23 @@ def _stem_latents(spec: RenderSpec, song: AudioStream, frames: int, config: Late
     return {"stems": list(separated.stems), "separator": separated.backend}, latents
 
 
-def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
-    """Open the song, compute its latents (and its stems'), and build, fit or load the networks."""
+def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.CPPN | None = None) -> Prepared:
+    """Open the song, compute its latents (and its stems'), and build, fit or load the networks.
+
+    ``fitted``: the network an earlier ``prepare`` of this spec's song, cover and fitting options fitted (and saved
+    with ``save_model``), used as is: a batch fits once for every size of a song.
+    """
     device = device or pick_device(spec.device)
     pick_precision(spec.precision, device)
     if spec.save_model is not None:
         check_output(spec.save_model, overwrite=True)
+    if fitted is not None and spec.stems is not None and spec.panels == "own":
+        raise OptionError("a fitted network is one for every panel: it cannot be given with panels='own'")
     cover = load_image(spec.image) if spec.image is not None else None
     features = _features_model(spec)
     network, aspect = _network(spec, cover, features)
+    if fitted is not None:
+        network = fitted
     spec = _resolved(spec, network.config, aspect)
     song = open_audio(spec.song, start=spec.start, duration=spec.duration)  # decoded once, block by block
     latent_config = LatentConfig(latent_dim=network.config.latent_dim)
@@ -154,7 +162,7 @@ def prepare(spec: RenderSpec, device: torch.device | None = None) -> Prepared:
         stem_facts, panel_latents = _stem_latents(spec, song, frames, latent_config, device, features)
         facts.update(stem_facts)
     fit_config = FitConfig(steps=spec.steps, lr=spec.lr, motion=spec.motion)
-    fitting = cover is not None and spec.steps > 0
+    fitting = cover is not None and spec.steps > 0 and fitted is None
     shared = spec.stems is None or spec.panels == "shared"
     if fitting and shared:
         every = latents if spec.stems is None else np.concatenate([latents, *panel_latents])  # the mix's and stems'
@@ -237,14 +245,18 @@ def render(song: str | Path | None = None, output: str | Path | None = None, *, 
     from; ``options``: any of its fields as keywords, e.g. ``image="cover.jpg", size=512, seed=7`` (listed in
     ``neuromv render --help`` and the README; a misspelt one is refused with the nearest name).
     """
-    spec = make_spec(spec, song=song, output=output, **options)
+    return render_spec(make_spec(spec, song=song, output=output, **options))
+
+
+def render_spec(spec: RenderSpec, fitted: cppn.CPPN | None = None) -> Path:
+    """:func:`render` of a whole spec (``fitted``: see :func:`prepare`); returns the MP4's path."""
     if spec.song is None:
         raise OptionError("no song given: name one (neuromv render SONG, render('song.mp3')) or use a spec that has one")
     target = output_path(spec)
     device = pick_device(spec.device)
     settings = encoding(spec, device)
     with cpu_threads(spec.threads):  # every slow stage
-        return write_mp4(prepare(spec, device), target, settings)
+        return write_mp4(prepare(spec, device, fitted), target, settings)
 
 
 def _match_rows(latents: np.ndarray, frames: int) -> np.ndarray:

@@ -62,9 +62,10 @@ def cover(tmp_path: Path) -> Path:
     return path
 
 
-def ffmpeg_processes(marker: str | None = None) -> list[int]:
-    """PIDs of live FFmpeg processes that are our children or whose command line contains ``marker``."""
-    found = []
+def ffmpeg_parents(marker: str | None = None) -> dict[int, int]:
+    """{pid: parent pid} of the live FFmpeg processes that are our children or whose command line contains
+    ``marker``."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -75,13 +76,17 @@ def ffmpeg_processes(marker: str | None = None) -> list[int]:
             continue
         if "ffmpeg" not in cmdline.split(" ")[0]:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        state = stat.rsplit(")", 1)[1].split()[0]
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
         if state == "Z":
             continue
-        if parent == os.getpid() or (marker is not None and marker in cmdline):
-            found.append(int(entry.name))
+        if int(parent) == os.getpid() or (marker is not None and marker in cmdline):
+            found[int(entry.name)] = int(parent)
     return found
+
+
+def ffmpeg_processes(marker: str | None = None) -> list[int]:
+    """PIDs of live FFmpeg processes that are our children or whose command line contains ``marker``."""
+    return list(ffmpeg_parents(marker))
 
 
 @pytest.fixture
