@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=10.0, help="the excerpt of each song")
     parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--hd-seconds", type=float, default=2.0, help="the 1080p excerpt timed")
+    parser.add_argument("--hd-seconds", type=float, default=4.0, help="the 1080p excerpt timed")
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
