@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,7 +37,12 @@ else:
 def cluster():
     from ray.cluster_utils import Cluster
 
-    simulated = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1"})
+    with socket.socket() as probe_port:  # a free port for the head's Ray Client server (ray://)
+        probe_port.bind(("127.0.0.1", 0))
+        client_port = probe_port.getsockname()[1]
+    simulated = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1",
+                                                              "ray_client_server_port": client_port})
+    simulated.client_address = f"ray://127.0.0.1:{client_port}"
     for _ in range(2):
         simulated.add_node(num_cpus=1, node_ip_address="127.0.0.1")
     simulated.wait_for_nodes()
@@ -267,6 +273,13 @@ def test_a_lost_node_s_jobs_complete_elsewhere(cluster, tmp_path):
     assert len({e["node"] for e in entries}) == 1  # both finished on the node that is left
     assert all(_frames(out / f"n{i}.mp4") == 360 for i in range(2))
     assert not _partials(out) and not _ffmpegs(out)
+
+
+def test_a_ray_client_address_works_too(cluster, tmp_path):
+    out = tmp_path / "videos"
+    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 32, "duration": 1}])
+    result = render_batch(manifest, out, address=cluster.client_address, quiet=True)
+    assert result.ok and result.done == 1 and _frames(out / "vibe_ace_30s.mp4") == 30
 
 
 def test_without_an_address_ray_starts_here_and_stops_after(tmp_path):
