@@ -269,7 +269,7 @@ def _print_score(figures: dict[str, object], as_json: bool) -> None:
         return
     for name, value in figures.items():
         if value is not None:
-            print(f"{name:12} {value:.4g}" if isinstance(value, float) else f"{name:12} {value}")
+            print(f"{name:16} {value:.4g}" if isinstance(value, float) else f"{name:16} {value}")
 
 
 #: The signals that stop a run: Ctrl-C, and SIGTERM (cleaned up exactly like Ctrl-C).

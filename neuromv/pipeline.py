@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import __version__, cppn, learned, presets, record
+from . import __version__, cppn, flashes, learned, presets, record
 from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .bank import FeatureBank, feature_bank
 from .errors import OptionError
@@ -30,6 +30,9 @@ from .stems import separate
 from .video import AudioTrack, VideoWriter, check_output, pick_encoder, pick_preset, pick_threads
 
 log = logging.getLogger("neuromv")
+
+#: Side of each panel in the flash limit's preview: 4 samples in each cell of the flash analysis's grid.
+PREVIEW = 2 * flashes.GRID
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,38 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
                     progress=not spec.quiet)
     excerpt = AudioTrack(song.path, song.start, spec.duration)  # decoded again as it was here, the same samples
     facts["duration"] = round(song.n_samples / song.sample_rate, 6)
-    return Prepared(spec, device, excerpt, list(zip(networks, panel_latents)),
-                    labels=facts.get("stems") if spec.labels else None, params=parameter_tracks(spec), facts=facts)
+    panels, params = list(zip(networks, panel_latents)), parameter_tracks(spec)
+    if spec.flash_limit:
+        panels, params, facts["flashes"] = _tamed(spec, panels, params, device)
+    return Prepared(spec, device, excerpt, panels, labels=facts.get("stems") if spec.labels else None,
+                    params=params, facts=facts)
+
+
+def _tamed(spec: RenderSpec, panels: list[tuple[cppn.CPPN, np.ndarray]], params: presets.ParamTracks | None,
+           device: torch.device) -> tuple[list[tuple[cppn.CPPN, np.ndarray]], presets.ParamTracks | None,
+                                      dict[str, float]]:
+    """The panels' latents and the parameter tracks smoothed just enough that a preview of every frame (each panel
+    :data:`PREVIEW` pixels a side) flashes at most :data:`flashes.TARGET` times a second; as they are when it
+    already does (then the frames are exactly the untamed ones)."""
+    fps = float(spec.frame_rate)
+
+    def calmed(window: int) -> tuple[list[tuple[cppn.CPPN, np.ndarray]], presets.ParamTracks | None]:
+        return ([(network, flashes.calm(latents, window)) for network, latents in panels],
+                None if params is None else replace(params, values=flashes.calm(params.values, window)))
+
+    def check(window: int) -> flashes.Flashes:
+        these, tracks = calmed(window)
+        source = FrameSource(these, PREVIEW, PREVIEW, layout=spec.layout or "row", device=device,
+                             precision=spec.precision, params=tracks)
+        with contextlib.closing(source.batches()) as batches:
+            return flashes.flashes(np.concatenate(list(batches)), fps)
+
+    taming = flashes.tame(check, fps)
+    if taming.window > 1:
+        log.warning("tamed: the video would flash %.1f times a second (WCAG 2.3.1 allows 3); z and the preset's "
+                    "parameters are smoothed over %.2f s, to %.1f a second",
+                    taming.before, taming.window / fps, taming.after)
+    return (*calmed(taming.window), taming.record())
 
 
 def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:

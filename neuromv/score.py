@@ -1,12 +1,15 @@
 """How well a video follows its music and resembles its cover: reactivity, sync lag, motion, fidelity.
 
-- reactivity: Pearson r between the audio's onset strength (spectral flux of the log-mel on the video's frame grid)
-  and the visual change (mean absolute difference of consecutive small grayscale frames);
+- reactivity: Pearson r between the audio's onset strength (:data:`ONSET`: spectral flux of the log-mel on the
+  video's frame grid) and the visual change (mean absolute difference of consecutive small grayscale frames), at
+  lag 0 and at the best lag within one frame either way (``reactivity_best``);
 - lag: the shift in [-MAX_LAG, MAX_LAG] frames that maximises their correlation (positive: the picture is late);
 - motion: the mean visual change, in gray levels (0-255) per frame;
 - fidelity (with a cover): PSNR and SSIM of the median frame, and the mean and 10th percentile of every sampled
   frame's own (what a viewer sees), against the cover framed as the render frames it (:func:`framing`); and fine
   detail, the Laplacian energy of the frames over the cover's (above 1: texture the cover does not have);
+- flashes: general and red flashes per second in the worst one-second window, with WCAG 2.3.1's area rule
+  (:mod:`neuromv.flashes`; more than 3 fails), and when that window begins;
 - bitrate: the file's, in Mbit/s.
 """
 
@@ -23,6 +26,7 @@ from .audio import Audio, as_fps, load_audio
 from .errors import OptionError
 from .features import LatentConfig, log_mel
 from .fit import load_image, resize_image
+from .flashes import GRID, flashes
 from .video import probe, read_audio, read_frames
 
 MAX_LAG = 10
@@ -30,6 +34,8 @@ MAX_LAG = 10
 CHANGE_SIDE = 64
 #: Frames sampled evenly for the fidelity figures.
 FIDELITY_FRAMES = 120
+#: The onset measure reactivity correlates with.
+ONSET = "spectral flux: the mean rise of the log-mel (64 bands) into each frame"
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,12 @@ class Score:
     reactivity: float
     lag: int
     motion: float
+    reactivity_best: float = 0.0
+    flashes: float = 0.0
+    red_flashes: float = 0.0
+    flashes_at: float = 0.0
     bitrate: float = 0.0
+    onset: str = ONSET
     psnr_median: float | None = None
     ssim_median: float | None = None
     psnr_mean: float | None = None
@@ -78,13 +89,17 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / denominator) if denominator > 0 else 0.0
 
 
+def lagged(onset: np.ndarray, change: np.ndarray, lag: int) -> float:
+    """Pearson r of ``onset`` and ``change`` shifted by ``lag`` frames (positive: the picture late), frame 0 left
+    out."""
+    if lag >= 0:
+        return _pearson(onset[1:len(onset) - lag], change[1 + lag:])
+    return _pearson(onset[1 - lag:], change[1:len(change) + lag])
+
+
 def best_lag(onset: np.ndarray, change: np.ndarray, max_lag: int = MAX_LAG) -> int:
     """The shift (frames) of ``change`` against ``onset`` with the highest correlation; positive = picture late."""
-    def corr(lag: int) -> float:
-        if lag >= 0:
-            return _pearson(onset[1:len(onset) - lag], change[1 + lag:])
-        return _pearson(onset[1 - lag:], change[1:len(change) + lag])
-    return max(range(-max_lag, max_lag + 1), key=lambda lag: (corr(lag), -abs(lag)))
+    return max(range(-max_lag, max_lag + 1), key=lambda lag: (lagged(onset, change, lag), -abs(lag)))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -176,8 +191,11 @@ def score(video: str | Path, *, audio: str | Path | None = None, image: str | Pa
     onset = onset_strength(samples, rate, fps, frames)
     change = visual_change(gray)
     bitrate = Path(video).stat().st_size * 8 / (frames / float(fps)) / 1e6
-    result = dict(frames=frames, fps=float(fps), reactivity=_pearson(onset[1:], change[1:]),
-                  lag=best_lag(onset, change), motion=float(change[1:].mean()), bitrate=bitrate)
+    flashed = flashes(read_frames(video, size=(2 * GRID, 2 * GRID)), float(fps))
+    result = dict(frames=frames, fps=float(fps), reactivity=lagged(onset, change, 0),
+                  reactivity_best=max(lagged(onset, change, lag) for lag in (-1, 0, 1)),
+                  lag=best_lag(onset, change), motion=float(change[1:].mean()), flashes=flashed.general,
+                  red_flashes=flashed.red, flashes_at=flashed.worst_at, bitrate=bitrate)
     if image is not None:
         picture = load_image(image)
         (fl, ft, fr, fb), (cl, ct, cr, cb) = framing((picture.shape[1], picture.shape[0]), (info.width, info.height))

@@ -223,6 +223,9 @@ class RenderSpec:
     features: str = _option("mel", "look", "what z is: mel (the song's mel spectrogram), learned (the autoencoder "
                             "shipped with neuromv: 10 numbers a frame) or a features model from neuromv "
                             "train-features", check=_features, path=True, metavar="mel|learned|FILE")
+    flash_limit: bool = _option(False, "look", "tame a render that would flash more than 3 times a second (WCAG "
+                                "2.3.1, general or red flashes; neuromv score measures them): z and the preset's "
+                                "parameters are smoothed just enough, and a notice says so")
     # fit
     steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=_through(FitConfig))
     lr: float = _option(FitConfig.lr, "fit", "peak learning rate of the fitting (cosine decay)",

@@ -1,0 +1,195 @@
+"""Photosensitivity: general and red flashes per second, with the area rule of WCAG 2.3.1 (ITU-R BT.1702's test).
+
+A **general flash** is a pair of opposing changes in relative luminance of at least 0.1 (of the maximum, 1.0) where
+the darker state is below 0.8. A **red flash** is a pair of opposing changes of at least 20 in WCAG 2.0's measure of
+saturated red, ``max(0, R - G - B) * 320`` (R, G, B linear, 0-1). Content fails when more than three flashes of
+either kind happen within any one second over an area larger than a quarter of any 10-degree visual field, which on
+the reference 1024x768 screen is a third of the width by a third of the height: a flashing area above 1/36 of the
+frame, inside a window a third of its size.
+
+Measured on a :data:`GRID` x :data:`GRID` grid of cells (each the mean linear colour of its part of the frame).
+Each cell counts transitions with hysteresis: a change counts once it reaches the threshold from the last extreme, so
+flicker below the threshold never adds up to a flash. For each one-second window (sliding by a frame), the rate is
+the largest flash count that cells covering more than a quarter of some third-by-third window all reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Cells across and down the frame (a field-sized window is 11 x 11 of them).
+GRID = 32
+#: Frames turned into cells at a time (bounds the memory of a long video's analysis).
+CHUNK = 256
+#: The 10-degree visual field, as a fraction of the frame's width and height (341 x 256 of 1024 x 768).
+FIELD = 1 / 3
+#: The part of that field a flash may cover (0.006 sr of about 0.024).
+AREA = 0.25
+#: Most flashes allowed in any one second.
+LIMIT = 3
+LUMINANCE_STEP, DARK_LIMIT = 0.1, 0.8
+RED_STEP = 20.0
+
+
+@dataclass(frozen=True)
+class Flashes:
+    """The worst one-second windows: general and red flashes per second, when the worst begins (seconds), and
+    whether both stay within :data:`LIMIT`."""
+
+    general: float
+    red: float
+    worst_at: float
+
+    @property
+    def safe(self) -> bool:
+        return self.general <= LIMIT and self.red <= LIMIT
+
+
+def linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (or 0-255 floats) -> linear light, 0-1."""
+    c = np.asarray(rgb, dtype=np.float64) / 255.0
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def cells(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
+    """uint8 frames [T, H, W, 3] (H, W >= grid) -> float32 [T, grid, grid, 3]: the mean linear colour of each
+    cell."""
+    _, h, w, _ = frames.shape
+    r0, r1 = (edges := np.linspace(0, h, grid + 1).astype(int))[:-1], edges[1:]
+    c0, c1 = (edges := np.linspace(0, w, grid + 1).astype(int))[:-1], edges[1:]
+    area = np.maximum((r1 - r0)[:, None] * (c1 - c0)[None, :], 1)[None, :, :, None]
+    out = []
+    for first in range(0, frames.shape[0], CHUNK):
+        light = linear(frames[first:first + CHUNK])
+        table = np.pad(light, ((0, 0), (1, 0), (1, 0), (0, 0))).cumsum(1).cumsum(2)
+        sums = table[:, r1][:, :, c1] - table[:, r0][:, :, c1] - table[:, r1][:, :, c0] + table[:, r0][:, :, c0]
+        out.append((sums / area).astype(np.float32))
+    return np.concatenate(out)
+
+
+def transitions(signal: np.ndarray, step: float, dark: float | None = None) -> np.ndarray:
+    """bool [T, ...]: where each series of ``signal`` [T, ...] completes a transition, a move of at least ``step``
+    from its last extreme against the direction it was going (with ``dark``, only when the lower end is below it)."""
+    out = np.zeros(signal.shape, dtype=bool)
+    low = high = signal[0].copy()  # before the first transition: the range seen so far
+    extreme = signal[0].copy()
+    direction = np.zeros(signal.shape[1:], dtype=np.int8)
+    for t in range(1, signal.shape[0]):
+        x = signal[t]
+        undecided = direction == 0
+        low, high = np.minimum(low, x), np.maximum(high, x)
+        rise = np.where(undecided, x - low, np.where(direction < 0, x - extreme, 0.0))
+        fall = np.where(undecided, high - x, np.where(direction > 0, extreme - x, 0.0))
+        if dark is not None:
+            rise = np.where(np.where(undecided, low, extreme) < dark, rise, 0.0)
+            fall = np.where(x < dark, fall, 0.0)
+        up, down = rise >= step, fall >= step
+        turned = up | down
+        out[t] = turned
+        direction = np.where(up, 1, np.where(down, -1, direction)).astype(np.int8)
+        running = ~turned & ~undecided
+        extreme = np.where(turned, x, np.where(running & (direction > 0), np.maximum(extreme, x),
+                                               np.where(running & (direction < 0), np.minimum(extreme, x), extreme)))
+    return out
+
+
+def _box_max(mask: np.ndarray, side: int) -> float:
+    """The largest sum of ``mask`` [grid, grid] over a ``side`` x ``side`` window."""
+    table = np.pad(mask.astype(np.int32), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    return float((table[side:, side:] - table[:-side, side:] - table[side:, :-side] + table[:-side, :-side]).max())
+
+
+def worst_rate(changes: np.ndarray, fps: float) -> tuple[float, int]:
+    """(flashes per second, the window's first frame) of the worst one-second window of ``changes`` [T, grid, grid],
+    counting only counts reached over more than :data:`AREA` of some field-sized window."""
+    frames, grid = changes.shape[0], changes.shape[1]
+    span = max(1, min(frames, round(fps)))
+    side = max(1, round(grid * FIELD))
+    needed = AREA * side * side
+    running = np.concatenate([np.zeros((1, grid, grid), np.int32), changes.cumsum(0, dtype=np.int32)])
+    best, at = 0, 0
+    for start in range(0, frames - span + 1):
+        counts = running[start + span] - running[start]
+        top = int(counts.max())
+        if top <= best:
+            continue
+        for value in np.unique(counts[counts > best])[::-1]:
+            if _box_max(counts >= value, side) > needed:
+                best, at = int(value), start
+                break
+    return best / 2.0, at
+
+
+def flashes(frames: np.ndarray, fps: float) -> Flashes:
+    """The flash figures of uint8 frames [T, H, W, 3] shown at ``fps`` (at least :data:`GRID` pixels a side; twice
+    that is plenty)."""
+    colour = cells(frames)
+    luminance = colour @ np.array([0.2126, 0.7152, 0.0722])
+    redness = np.maximum(0.0, colour[..., 0] - colour[..., 1] - colour[..., 2]) * 320.0
+    general, general_at = worst_rate(transitions(luminance, LUMINANCE_STEP, DARK_LIMIT), fps)
+    red, red_at = worst_rate(transitions(redness, RED_STEP), fps)
+    return Flashes(general=general, red=red, worst_at=(general_at if general >= red else red_at) / fps)
+
+
+# --- taming a render -----------------------------------------------------------------------------------------------
+
+#: The flashes a second a render is tamed to, measured on its preview: below :data:`LIMIT`, so that the video itself
+#: (larger, through the encoder) stays within it.
+TARGET = 2.5
+#: The longest smoothing of the taming, in seconds.
+LONGEST = 2.0
+
+
+def centred_mean(values: np.ndarray, span: int) -> np.ndarray:
+    """The mean of each row's ``span`` neighbours (centred; fewer at the ends) of ``values`` [frames, n]."""
+    frames = values.shape[0]
+    half = max(0, span // 2)
+    table = np.concatenate([np.zeros((1,) + values.shape[1:]), np.cumsum(values, axis=0, dtype=np.float64)])
+    lo = np.clip(np.arange(frames) - half, 0, frames)
+    hi = np.clip(np.arange(frames) + half + 1, 0, frames)
+    return (table[hi] - table[lo]) / (hi - lo)[:, None]
+
+
+def calm(values: np.ndarray, window: int) -> np.ndarray:
+    """``values`` [frames, n] smoothed over ``window`` frames (a centred triangle: the box mean twice; 1: as they
+    are). Centred, so the changes stay on their frames; fast swings shrink far more than slow ones."""
+    if window <= 1:
+        return values
+    return centred_mean(centred_mean(values, window), window).astype(values.dtype)
+
+
+@dataclass(frozen=True)
+class Taming:
+    """What :func:`tame` decided: the smoothing ``window`` in frames (1: untouched), and the preview's flashes a
+    second before and after (the worse of general and red)."""
+
+    window: int
+    before: float
+    after: float
+
+    def record(self) -> dict[str, float]:
+        return {"window": self.window, "before": self.before, "after": self.after}
+
+
+def tame(check: Callable[[int], Flashes], fps: float) -> Taming:
+    """The shortest smoothing window (frames, up to :data:`LONGEST` seconds) whose preview, ``check(window)``,
+    flashes at most :data:`TARGET` times a second; 1 when the render is already safe, after a single look."""
+    def worst(result: Flashes) -> float:
+        return max(result.general, result.red)
+
+    before = worst(check(1))
+    if before <= TARGET:
+        return Taming(1, before, before)
+    low, high = 1, max(3, round(LONGEST * fps))  # low fails; high is taken when nothing shorter passes
+    after = None
+    while high - low > 1:
+        middle = (low + high) // 2
+        result = worst(check(middle))
+        if result <= TARGET:
+            high, after = middle, result
+        else:
+            low = middle
+    return Taming(high, before, after if after is not None else worst(check(high)))
