@@ -15,6 +15,7 @@ the largest flash count that cells covering more than a quarter of some third-by
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,15 +50,23 @@ class Flashes:
 
 
 def linear(rgb: np.ndarray) -> np.ndarray:
-    """sRGB uint8 (or 0-255 floats) -> linear light, 0-1."""
+    """sRGB uint8 (or 0-255 floats) -> linear light, 0-1 (float32)."""
+    if rgb.dtype == np.uint8:
+        return _LINEAR[rgb]
     c = np.asarray(rgb, dtype=np.float64) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+_LINEAR = linear(np.arange(256, dtype=np.float64))
 
 
 def cells(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
     """uint8 frames [T, H, W, 3] (H, W >= grid) -> float32 [T, grid, grid, 3]: the mean linear colour of each
     cell."""
-    _, h, w, _ = frames.shape
+    t, h, w, _ = frames.shape
+    if h % grid == 0 and w % grid == 0:  # whole pixels a cell: a plain mean
+        return np.concatenate([linear(frames[first:first + CHUNK]).reshape(-1, grid, h // grid, grid, w // grid, 3)
+                               .mean(axis=(2, 4), dtype=np.float32) for first in range(0, t, CHUNK)])
     r0, r1 = (edges := np.linspace(0, h, grid + 1).astype(int))[:-1], edges[1:]
     c0, c1 = (edges := np.linspace(0, w, grid + 1).astype(int))[:-1], edges[1:]
     area = np.maximum((r1 - r0)[:, None] * (c1 - c0)[None, :], 1)[None, :, :, None]
@@ -70,30 +79,48 @@ def cells(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
     return np.concatenate(out)
 
 
+@functools.cache
+def _counter() -> Callable[..., None]:
+    """The compiled hysteresis counter (numba caches it): one pass over the frames for every cell."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def count(signal: np.ndarray, step: float, dark: float, out: np.ndarray) -> None:  # pragma: no cover
+        """``out[t, c]``: whether series c completes a transition at frame t (see :func:`transitions`);
+        ``dark`` < 0 for no darkness condition."""
+        for c in range(signal.shape[1]):
+            low = high = extreme = signal[0, c]
+            direction = 0
+            for t in range(1, signal.shape[0]):
+                x = signal[t, c]
+                if direction == 0:
+                    low, high = min(low, x), max(high, x)
+                    if x - low >= step and (dark < 0 or low < dark):
+                        out[t, c], direction, extreme = True, 1, x
+                    elif high - x >= step and (dark < 0 or x < dark):
+                        out[t, c], direction, extreme = True, -1, x
+                elif direction > 0:
+                    if x > extreme:
+                        extreme = x
+                    elif extreme - x >= step and (dark < 0 or x < dark):
+                        out[t, c], direction, extreme = True, -1, x
+                else:
+                    if x < extreme:
+                        extreme = x
+                    elif x - extreme >= step and (dark < 0 or extreme < dark):
+                        out[t, c], direction, extreme = True, 1, x
+
+    return count
+
+
 def transitions(signal: np.ndarray, step: float, dark: float | None = None) -> np.ndarray:
     """bool [T, ...]: where each series of ``signal`` [T, ...] completes a transition, a move of at least ``step``
-    from its last extreme against the direction it was going (with ``dark``, only when the lower end is below it)."""
-    out = np.zeros(signal.shape, dtype=bool)
-    low = high = signal[0].copy()  # before the first transition: the range seen so far
-    extreme = signal[0].copy()
-    direction = np.zeros(signal.shape[1:], dtype=np.int8)
-    for t in range(1, signal.shape[0]):
-        x = signal[t]
-        undecided = direction == 0
-        low, high = np.minimum(low, x), np.maximum(high, x)
-        rise = np.where(undecided, x - low, np.where(direction < 0, x - extreme, 0.0))
-        fall = np.where(undecided, high - x, np.where(direction > 0, extreme - x, 0.0))
-        if dark is not None:
-            rise = np.where(np.where(undecided, low, extreme) < dark, rise, 0.0)
-            fall = np.where(x < dark, fall, 0.0)
-        up, down = rise >= step, fall >= step
-        turned = up | down
-        out[t] = turned
-        direction = np.where(up, 1, np.where(down, -1, direction)).astype(np.int8)
-        running = ~turned & ~undecided
-        extreme = np.where(turned, x, np.where(running & (direction > 0), np.maximum(extreme, x),
-                                               np.where(running & (direction < 0), np.minimum(extreme, x), extreme)))
-    return out
+    from its last extreme against the direction it was going (with ``dark``, only when the lower end is below it).
+    Before its first transition a series moves from the lowest or highest value it has had."""
+    series = np.ascontiguousarray(signal.reshape(signal.shape[0], -1), dtype=np.float64)
+    out = np.zeros(series.shape, dtype=np.bool_)
+    _counter()(series, float(step), -1.0 if dark is None else float(dark), out)
+    return out.reshape(signal.shape)
 
 
 def _box_max(mask: np.ndarray, side: int) -> float:
