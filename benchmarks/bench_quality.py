@@ -4,13 +4,18 @@ scored with `neuromv score`; plus the classic recipe (our reconstruction of the 
     python benchmarks/bench_quality.py                  # the full table (about 15 minutes on 2 CPU cores)
     python benchmarks/bench_quality.py --quick          # one song, one cover
     python benchmarks/bench_quality.py --figure docs/tradeoff.png
+    python benchmarks/bench_quality.py --tuning         # the songs of scripts/tuning_set.py instead of the examples
 
-Each row: a 20 s excerpt rendered at 256x256 from seconds 5-25, fit + render timed end to end.
+Each row: a 20 s excerpt rendered at 256x256 from seconds 5-25, fit + render
+timed end to end, scored by ``neuromv score``: the median frame's PSNR and SSIM, every frame's mean SSIM (what a
+viewer sees), fine detail over the cover's, reactivity, motion, lag, flashes (general / red a second, worst window)
+and bitrate.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +27,8 @@ from neuromv import cppn
 from neuromv.features import LatentConfig
 from neuromv.fit import FitConfig, fit, load_image, resize_image
 from neuromv.score import onset_strength
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SONGS = ["vibe_ace_30s.ogg", "metal_madness_30s.ogg"]
@@ -44,10 +51,15 @@ def classic(song: Path, cover: Path, out: Path) -> None:
             writer.write(batch)
 
 
+HEADER = ("| song | cover | setting | PSNR (median frame) | SSIM (median frame) | SSIM (frames: mean / p10) | detail | "
+          "reactivity | motion | lag | flashes (general / red) | Mbit/s | fit + render |")
+
+
 def row(song: str, cover: str, kind: str, setting: str, seconds: float, video: Path) -> str:
     s = neuromv.score(video, image=EXAMPLES / cover)
     return (f"| {song} | {cover} ({kind}) | {setting} | {s.psnr_median:.1f} | {s.ssim_median:.2f} | "
-            f"{s.reactivity:.2f} | {s.motion:.1f} | {s.lag} | {seconds:.0f} s |")
+            f"{s.ssim_mean:.2f} / {s.ssim_p10:.2f} | {s.detail:.2f} | {s.reactivity:.2f} | {s.motion:.1f} | "
+            f"{s.lag} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {seconds:.0f} s |")
 
 
 def figure(path: Path) -> None:
@@ -77,23 +89,31 @@ def main() -> None:
     parser.add_argument("--figure-only", action="store_true", help="skip the table")
     parser.add_argument("--classic-everywhere", action="store_true",
                         help="the classic recipe for every song and cover (default: the first pair only)")
+    parser.add_argument("--tuning", action="store_true", help="the tuning set's songs (scripts/tuning_set.py)")
     args = parser.parse_args()
     if args.figure_only:
         return figure(args.figure)
-    songs, covers = (SONGS[:1], COVERS[:1]) if args.quick else (SONGS, COVERS)
-    print("| song | cover | setting | PSNR (median frame) | SSIM | reactivity | motion | lag | fit + render |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    songs = {name: EXAMPLES / name for name in SONGS}
+    if args.tuning:
+        from tuning_set import tracks
+
+        songs = {f"{name}.ogg": path for name, path in tracks().items()}
+    covers = COVERS
+    if args.quick:
+        songs, covers = dict(list(songs.items())[:1]), COVERS[:1]
+    print(HEADER)
+    print("| --- " * HEADER.count("|", 1) + "|")
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "v.mp4"
-        for song in songs:
+        for song, path in songs.items():
             for cover, kind in covers:
                 for motion in MOTIONS:
                     start = time.perf_counter()
-                    neuromv.render(EXAMPLES / song, video, image=EXAMPLES / cover, size=SIZE, start=START,
+                    neuromv.render(path, video, image=EXAMPLES / cover, size=SIZE, start=START,
                                    duration=SECONDS, motion=motion, quiet=True, overwrite=True)
                     label = f"--motion {motion:g}" + (" (default)" if motion == FitConfig.motion else "")
                     print(row(song, cover, kind, label, time.perf_counter() - start, video), flush=True)
-                if (song, cover) == (SONGS[0], COVERS[0][0]) or args.classic_everywhere:
+                if (song, cover) == (SONGS[0], COVERS[0][0]) or args.classic_everywhere and song in SONGS:
                     start = time.perf_counter()
                     classic(EXAMPLES / song, EXAMPLES / cover, video)
                     print(row(song, cover, kind, "classic recipe", time.perf_counter() - start, video), flush=True)

@@ -40,8 +40,7 @@ def unpack(corpus: Path, package: str) -> Path:
         if not list(debs.glob(f"{package}_*.deb")):
             subprocess.run(["apt-get", "download", package], cwd=debs, check=True)
         subprocess.run(["dpkg-deb", "-x", str(next(debs.glob(f"{package}_*.deb"))), str(target)], check=True)
-        pk3 = target / "usr/share/games/nexuiz/data/music.pk3"
-        if pk3.is_file():  # nexuiz keeps its tracks in a zip
+        for pk3 in target.glob("usr/share/games/*/*/*music.pk3"):  # nexuiz and ufoai keep their tracks in a zip
             with zipfile.ZipFile(pk3) as archive:
                 archive.extractall(target / "music", [n for n in archive.namelist() if n.endswith(".ogg")])
         (target / ".complete").touch()
