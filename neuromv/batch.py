@@ -408,21 +408,21 @@ def _run(todo: list[Job], out: Path, ledger: Ledger, result: BatchResult, bar: A
         fit = ray.remote(fit_task).options(**asks, max_retries=retries)
         render = ray.remote(render_task).options(**asks, max_retries=retries)
         tracker = ray.remote(num_cpus=0)(Tracker).remote()
-        groups: dict[str, list[Job]] = {}
-        for job in todo:
-            if job.fit_key is not None:
-                groups.setdefault(job.fit_key, []).append(job)
         fits: dict[str, tuple[str, Any]] = {}
-        for fit_key, members in groups.items():
-            if len(members) > 1:  # one fit, every size rendered from it
-                model = str(out / FITS / f"{fit_key}.pt")
-                fits[fit_key] = (model, fit.remote(members[0].spec.to_json(), model, cpus))
         pending: dict[Any, Job] = {}
-        for job in todo:
-            model, fitted = fits.get(job.fit_key, (None, None)) if job.fit_key is not None else (None, None)
-            pending[render.remote(job.spec.to_json(), model, cpus, tracker, job.key, fitted)] = job
         finished: set[str] = set()
         try:
+            groups: dict[str, list[Job]] = {}
+            for job in todo:
+                if job.fit_key is not None:
+                    groups.setdefault(job.fit_key, []).append(job)
+            for fit_key, members in groups.items():
+                if len(members) > 1:  # one fit, every size rendered from it
+                    model = str(out / FITS / f"{fit_key}.pt")
+                    fits[fit_key] = (model, fit.remote(members[0].spec.to_json(), model, cpus))
+            for job in todo:
+                model, fitted = fits.get(job.fit_key, (None, None)) if job.fit_key is not None else (None, None)
+                pending[render.remote(job.spec.to_json(), model, cpus, tracker, job.key, fitted)] = job
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
                 for ref in ready:
