@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+from neuromv.heap import peak_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SONGS = Path.home() / ".cache" / "neuromv-music" / "singularity-music"
 
@@ -38,16 +40,6 @@ def songs(folder: Path, count: int) -> list[Path]:
     found = learned.find_songs([folder]) if folder.is_dir() else []
     found = found or [ROOT / "examples" / "vibe_ace_30s.ogg", ROOT / "examples" / "metal_madness_30s.ogg"]
     return [found[i % len(found)] for i in range(count)]
-
-
-def peak_mb(pid: int | str = "self", field: str = "VmHWM") -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 class HeadSampler(threading.Thread):

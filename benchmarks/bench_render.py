@@ -29,7 +29,6 @@ import importlib
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import torch
 
 import neuromv
 from neuromv import ffmpeg
+from neuromv.heap import peak_mb
 from neuromv.render import pick_device, pick_precision
 from neuromv.video import pick_preset, pick_threads
 
@@ -196,16 +196,7 @@ def child(spec: dict) -> None:
                                  x264_preset=PRESETS[impl], **spec)
     seconds, cpu = clock.seconds()
     frames = neuromv.read_frames(out, size=(16, 16), gray=True).shape[0]
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "frames": frames, "rss_mb": peak_rss_mb()}))
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS: VmHWM (ru_maxrss would include the parent's peak, carried across exec)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        line = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / (1024 if sys.platform == "darwin" else 1)
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "frames": frames, "rss_mb": peak_mb()}))
 
 
 def measure(spec: dict) -> dict:

@@ -30,9 +30,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import cppn
+from . import cppn, record
 from .errors import NeuromvError, OptionError, OutputError
 from .files import content_hash
+from .heap import peak_mb
 from .pipeline import prepare, render_spec, resolve
 from .render import cpu_threads
 from .spec import RenderSpec, fields
@@ -112,21 +113,18 @@ def _output_of(options: dict[str, Any], song: str) -> str:
     return relative.as_posix()
 
 
-def _inputs(spec: RenderSpec, hashes: dict[str, str]) -> dict[str, str]:
-    """The SHA-256 of each input file of ``spec`` (memoised in ``hashes`` by path); a missing one is an error."""
-    named = {name: getattr(spec, name) for name in ("song", "image", "model")}
-    if spec.features.endswith(".pt"):
-        named["features"] = spec.features
-    found = {}
-    for name, path in named.items():
-        if path is None:
-            continue
+def _inputs(spec: RenderSpec, hashes: dict[str, str]) -> dict[str, str | None]:
+    """The SHA-256 of the song and of each input :func:`record.input_hashes` names, each file hashed once a
+    manifest (``hashes``, by path). ``resolve()`` has read the others: only the song can still be missing."""
+    if not Path(spec.song).is_file():
+        raise NeuromvError(f"song {spec.song!r} does not exist")
+
+    def digest(path: str) -> str:
         if path not in hashes:
-            if not Path(path).is_file():
-                raise NeuromvError(f"{name} {path!r} does not exist")
             hashes[path] = content_hash(path)
-        found[name] = hashes[path]
-    return found
+        return hashes[path]
+
+    return {"song_sha256": digest(spec.song), **record.input_hashes(spec, digest)}
 
 
 def _digest(value: Any) -> str:
@@ -155,11 +153,11 @@ def _job(number: int, text: str, folder: Path, out: Path, hashes: dict[str, str]
     options["output"] = str(out / output)
     spec = resolve(RenderSpec.from_dict(options).replace(overwrite=True, quiet=True))  # the inputs read once here
     inputs = _inputs(spec, hashes)
-    record = spec.record()
-    key = _digest({"spec": record, "output": output, "inputs": inputs})
+    recorded = spec.record()
+    key = _digest({"spec": recorded, "output": output, "inputs": inputs})
     fit_key = None
     if shares_fit(spec):
-        fit_key = _digest({"spec": {k: v for k, v in record.items() if k not in RENDER_ONLY}, "inputs": inputs})
+        fit_key = _digest({"spec": {k: v for k, v in recorded.items() if k not in RENDER_ONLY}, "inputs": inputs})
     return Job(number, spec, output, key, fit_key)
 
 
@@ -241,9 +239,7 @@ def _where() -> dict[str, Any]:
     """The node, host and process a task runs in, and its peak memory so far (MB)."""
     import ray
 
-    peak = None
-    with contextlib.suppress(OSError), open("/proc/self/status") as status:
-        peak = next((int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:")), None)
+    peak = peak_mb()
     return {"node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname(), "pid": os.getpid(),
             "peak_mb": round(peak, 1) if peak is not None else None}
 

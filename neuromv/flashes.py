@@ -63,20 +63,12 @@ _LINEAR = linear(np.arange(256, dtype=np.float64))
 def cells(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
     """uint8 frames [T, H, W, 3] (H, W >= grid) -> float32 [T, grid, grid, 3]: the mean linear colour of each
     cell."""
-    t, h, w, _ = frames.shape
-    if h % grid == 0 and w % grid == 0:  # whole pixels a cell: a plain mean
-        return np.concatenate([linear(frames[first:first + CHUNK]).reshape(-1, grid, h // grid, grid, w // grid, 3)
-                               .mean(axis=(2, 4), dtype=np.float32) for first in range(0, t, CHUNK)])
-    r0, r1 = (edges := np.linspace(0, h, grid + 1).astype(int))[:-1], edges[1:]
-    c0, c1 = (edges := np.linspace(0, w, grid + 1).astype(int))[:-1], edges[1:]
-    area = np.maximum((r1 - r0)[:, None] * (c1 - c0)[None, :], 1)[None, :, :, None]
-    out = []
-    for first in range(0, frames.shape[0], CHUNK):
-        light = linear(frames[first:first + CHUNK])
-        table = np.pad(light, ((0, 0), (1, 0), (1, 0), (0, 0))).cumsum(1).cumsum(2)
-        sums = table[:, r1][:, :, c1] - table[:, r0][:, :, c1] - table[:, r1][:, :, c0] + table[:, r0][:, :, c0]
-        out.append((sums / area).astype(np.float32))
-    return np.concatenate(out)
+    _, h, w, _ = frames.shape
+    rows, columns = np.linspace(0, h, grid + 1).astype(int), np.linspace(0, w, grid + 1).astype(int)
+    area = (np.diff(rows)[:, None] * np.diff(columns)[None, :])[None, :, :, None]
+    return np.concatenate([
+        np.add.reduceat(np.add.reduceat(linear(frames[first:first + CHUNK]), rows[:-1], axis=1), columns[:-1], axis=2)
+        / area for first in range(0, frames.shape[0], CHUNK)]).astype(np.float32)
 
 
 @functools.cache
@@ -123,10 +115,11 @@ def transitions(signal: np.ndarray, step: float, dark: float | None = None) -> n
     return out.reshape(signal.shape)
 
 
-def _box_max(mask: np.ndarray, side: int) -> float:
-    """The largest sum of ``mask`` [grid, grid] over a ``side`` x ``side`` window."""
-    table = np.pad(mask.astype(np.int32), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    return float((table[side:, side:] - table[:-side, side:] - table[side:, :-side] + table[:-side, :-side]).max())
+def window_sums(image: np.ndarray, size: int) -> np.ndarray:
+    """The sum over each ``size`` x ``size`` window of ``image`` [H, W] (valid part only), by a summed-area table:
+    [H - size + 1, W - size + 1]."""
+    table = np.pad(image, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    return table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
 
 
 def worst_rate(changes: np.ndarray, fps: float) -> tuple[float, int]:
@@ -144,7 +137,7 @@ def worst_rate(changes: np.ndarray, fps: float) -> tuple[float, int]:
         if top <= best:
             continue
         for value in np.unique(counts[counts > best])[::-1]:
-            if _box_max(counts >= value, side) > needed:
+            if window_sums((counts >= value).astype(np.int32), side).max() > needed:
                 best, at = int(value), start
                 break
     return best / 2.0, at
@@ -196,9 +189,6 @@ class Taming:
     window: int
     before: float
     after: float
-
-    def record(self) -> dict[str, float]:
-        return {"window": self.window, "before": self.before, "after": self.after}
 
 
 def tame(check: Callable[[int], Flashes], fps: float) -> Taming:

@@ -1,4 +1,5 @@
-"""The process's heap policy: glibc's malloc thresholds fixed, so peak memory does not drift with a song's length.
+"""The process's heap policy: glibc's malloc thresholds fixed, so peak memory does not drift with a song's length;
+and reading a process's peak memory.
 
 Applied by the stages that allocate large blocks again and again (the mel analysis, the renderer) before they start;
 a no-op on other C libraries.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from pathlib import Path
 
 #: Allocations from this size up get pages of their own, returned to the OS when freed (glibc ``M_MMAP_THRESHOLD``).
 #: glibc's default threshold moves up to 32 MiB as large blocks are freed, after which each new frame batch (6 MiB at
@@ -34,3 +36,13 @@ def bound_heap() -> bool:
     m_trim_threshold, m_mmap_threshold = -1, -3
     return bool(mallopt(ctypes.c_int(m_trim_threshold), ctypes.c_int(TRIM_THRESHOLD))
                 and mallopt(ctypes.c_int(m_mmap_threshold), ctypes.c_int(MMAP_THRESHOLD)))
+
+
+def peak_mb(pid: int | str = "self", field: str = "VmHWM") -> float | None:
+    """A process's peak resident memory in MB (``field="VmRSS"``: its current one), from Linux's /proc; None
+    elsewhere or when the process is gone. (``ru_maxrss`` would carry a parent's peak across exec.)"""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith(field + ":")), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +212,7 @@ def _tamed(spec: RenderSpec, panels: list[tuple[cppn.CPPN, np.ndarray]], params:
         log.warning("tamed: the video would flash %.1f times a second (WCAG 2.3.1 allows 3); z and the preset's "
                     "parameters are smoothed over %.2f s, to %.1f a second",
                     taming.before, taming.window / fps, taming.after)
-    return (*calmed(taming.window), taming.record())
+    return (*calmed(taming.window), asdict(taming))
 
 
 def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:

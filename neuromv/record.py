@@ -9,6 +9,7 @@ that ran, the frame count).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,12 +30,13 @@ FORMAT = "neuromv-video/1"
 HASHED = ("image", "model")
 
 
-def input_hashes(spec: RenderSpec) -> dict[str, str | None]:
-    """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given)."""
-    hashes = {f"{name}_sha256": content_hash(path) if (path := getattr(spec, name)) is not None else None
+def input_hashes(spec: RenderSpec, digest: Callable[[str], str] = content_hash) -> dict[str, str | None]:
+    """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given), and
+    ``features_sha256`` of a features model's file; ``digest``: the hash of a file (a batch memoises it)."""
+    hashes = {f"{name}_sha256": digest(path) if (path := getattr(spec, name)) is not None else None
               for name in HASHED}
     if spec.features.endswith(".pt"):  # a features model's file (mel and learned are this neuromv's own)
-        hashes["features_sha256"] = content_hash(spec.features)
+        hashes["features_sha256"] = digest(spec.features)
     return hashes
 
 

@@ -26,7 +26,7 @@ from .audio import Audio, as_fps, load_audio
 from .errors import OptionError
 from .features import LatentConfig, log_mel
 from .fit import load_image, resize_image
-from .flashes import GRID, flashes
+from .flashes import GRID, flashes, window_sums
 from .video import probe, read_audio, read_frames
 
 MAX_LAG = 10
@@ -109,9 +109,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _box(image: np.ndarray, size: int) -> np.ndarray:
-    """Mean over each ``size`` x ``size`` window (valid part only), by summed-area table. [H, W] -> [H-s+1, W-s+1]."""
-    table = np.pad(image, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    return (table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]) / size**2
+    """Mean over each ``size`` x ``size`` window (valid part only). [H, W] -> [H-s+1, W-s+1]."""
+    return window_sums(image, size) / size**2
 
 
 def ssim(a: np.ndarray, b: np.ndarray, window: int = 7) -> float:
