@@ -51,6 +51,8 @@ SET_BY_BATCH = ("threads", "overwrite", "quiet", "save_model")
 RENDER_ONLY = ("size", "preset", "crf", "x264_preset", "encoder", "batch_size", "precision", "layout", "labels")
 #: Retries of a job whose worker or node died (a job's own error is not retried).
 RETRIES = 3
+#: Sessions asked of a Ray Client server that fails to start one (it can, under load) before giving up.
+CLIENT_ATTEMPTS = 3
 #: Seconds the driver waits for cancelled renders to end before it sweeps their partial files.
 CANCEL_WAIT = 20.0
 
@@ -294,18 +296,32 @@ def _ray(address: str | None) -> Iterator[Any]:
     options: dict[str, Any] = dict(log_to_driver=False, logging_level=logging.ERROR)
     if address is None:
         options.update(include_dashboard=False, _node_ip_address="127.0.0.1")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the client's own timeout warning: the error below says it in one line
-            ray.init(address=address, **options)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise NeuromvError(f"cannot connect to the Ray cluster at {address!r} "
-                           f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); is it running? "
-                           "(ray start --head, or leave --address out to start one here)") from None
+    for attempt in range(CLIENT_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the client's own timeout warning: the error below says it once
+                ray.init(address=address, **options)
+            break
+        except ConnectionAbortedError as exc:  # a Ray Client server that failed to start this session's server
+            if attempt + 1 == CLIENT_ATTEMPTS:
+                raise NeuromvError(f"the Ray Client server at {address!r} could not start a session "
+                                   f"{CLIENT_ATTEMPTS} times ({_last_line(exc)}); see ray_client_server*.err in "
+                                   "the head's /tmp/ray/session_latest/logs") from None
+            time.sleep(2.0 * (attempt + 1))
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise NeuromvError(f"cannot connect to the Ray cluster at {address!r} "
+                               f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); is it running? "
+                               "(ray start --head, or leave --address out to start one here)") from None
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _last_line(exc: BaseException) -> str:
+    """The last non-blank line of an error's text (the server's own error, under a remote traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _reachable(address: str) -> None:
