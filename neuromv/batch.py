@@ -30,7 +30,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from . import cppn, record
+from . import cppn, presets, record
 from .errors import NeuromvError, OptionError, OutputError
 from .files import content_hash
 from .heap import peak_mb
@@ -159,7 +159,8 @@ def _job(number: int, text: str, folder: Path, out: Path, hashes: dict[str, str]
     key = _digest({"spec": recorded, "output": output, "inputs": inputs})
     fit_key = None
     if shares_fit(spec):
-        fit_key = _digest({"spec": {k: v for k, v in recorded.items() if k not in RENDER_ONLY}, "inputs": inputs})
+        fit_key = _digest({"spec": {k: v for k, v in recorded.items() if k not in RENDER_ONLY}, "inputs": inputs,
+                           "fit": presets.load(spec.preset).fit})  # the preset decides how the cover is fitted
     return Job(number, spec, output, key, fit_key)
 
 

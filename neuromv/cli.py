@@ -40,7 +40,9 @@ def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
                 continue
             options: dict[str, object] = dict(default=argparse.SUPPRESS,
                                               help=f"{meta['help']} (default: {shown_default(spec_field)})")
-            if kind is bool:
+            if kind is bool and spec_field.default is None:  # on, off, or left to the inputs
+                options["action"] = argparse.BooleanOptionalAction
+            elif kind is bool:
                 options["action"] = "store_false" if spec_field.default else "store_true"
             else:
                 options["type"] = str if spec_field.name in ("size", "fps") else kind  # both take "WxH", "29.97"

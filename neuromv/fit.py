@@ -27,6 +27,13 @@ from .errors import ImageError, OptionError
 MAX_IMAGE_PIXELS = 100_000_000
 #: Measured on sample songs and covers: mean visual change (gray levels per frame) per unit of per-pixel spread.
 MOTION_PER_SPREAD = 30.0
+#: Longest side of the picture a faithful fit reads its targets from (a larger cover is reduced to it).
+FAITHFUL_SIDE = 1024
+#: A faithful fit's hidden and output weights start at ``SETTLED_GAIN / sqrt(fan-in)`` times their drawn values, and
+#: its Fourier frequencies at ``SETTLED_FOURIER`` cycles per unit (the drawn ones rescaled).
+SETTLED_GAIN, SETTLED_FOURIER = 1.0, 6.0
+#: A faithful fit's latent rows and points a step.
+FAITHFUL_FRAMES, FAITHFUL_PIXELS = 1, 8192
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,10 @@ class FitConfig:
     ``frames``: latent rows per step. ``pixels``: pixels per step. ``resolution``: long side of the training image.
     ``motion``: the knob between fidelity and motion, roughly the mean change in gray levels per frame the fitted
     video keeps (0: fit every frame to the image, most faithful and nearly still; higher: more motion, softer cover).
+    ``faithful``: fit every frame to the image at continuous coordinates (``motion`` is not used): each step's pixels
+    are drawn anywhere in the picture, not on the training grid, and their targets read bilinearly from the image at
+    ``resolution``, so the network is the image between grid points too, at any output size (see
+    :func:`_continuous`).
     """
 
     steps: int = 2000
@@ -43,6 +54,7 @@ class FitConfig:
     pixels: int = 4096
     resolution: int = 256
     motion: float = 3.0
+    faithful: bool = False
 
     def __post_init__(self) -> None:
         for name, low, high in (("steps", 0, 1_000_000), ("frames", 1, 4096), ("pixels", 1, 10_000_000),
@@ -54,6 +66,16 @@ class FitConfig:
             raise OptionError(f"lr={self.lr!r} must be a positive number")
         if not (isinstance(self.motion, (int, float)) and 0 <= self.motion <= 50):
             raise OptionError(f"motion={self.motion!r} must be a number of gray levels per frame from 0 to 50")
+
+
+def recipe(fit_kind: str, *, steps: int, lr: float, motion: float) -> FitConfig:
+    """The fitting a preset asks for (its ``fit``, see :data:`neuromv.presets.FITS`): ``spread`` keeps ``motion``
+    of the latents' spread; ``faithful`` fits every frame to the cover at continuous points, one latent row and
+    :data:`FAITHFUL_PIXELS` points a step."""
+    if fit_kind == "faithful":
+        return FitConfig(steps=steps, lr=lr, motion=motion, faithful=True, frames=FAITHFUL_FRAMES,
+                         pixels=FAITHFUL_PIXELS)
+    return FitConfig(steps=steps, lr=lr, motion=motion)
 
 
 @dataclass
@@ -123,6 +145,9 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     config = config or FitConfig()
     device = torch.device(device)
     width, height = fit_size(image.shape, config.resolution)
+    if config.faithful:  # the cover's own detail, up to FAITHFUL_SIDE: the network has to be it at any size
+        width, height = fit_size(image.shape, max(config.resolution, min(max(image.shape[:2]), FAITHFUL_SIDE)))
+        _settle(model)
     target = torch.from_numpy(resize_image(image, width, height).reshape(-1, 3)).to(device)  # [P, 3]
     coords = coordinate_grid(width, height, device)  # [P, 3]
     z_all = torch.from_numpy(np.ascontiguousarray(latents)).to(device)  # [frames, latent_dim]
@@ -132,18 +157,23 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / max(config.steps, 1), 1.0))))
     result = FitResult()
-    pixels = min(config.pixels, coords.shape[0])
+    pixels = config.pixels if config.faithful else min(config.pixels, coords.shape[0])
     spread = config.motion / MOTION_PER_SPREAD if config.frames > 1 else 0.0
+    picture = target.t().reshape(1, 3, height, width)  # read at continuous points by a faithful fit
     bar = tqdm(range(config.steps), desc="fitting", unit="step", disable=not progress, leave=False)
     for _ in bar:
         rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
-        where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
-        prediction = model(coords[where], z_all[rows])  # [frames, pixels, 3]
-        if spread > 0:  # the mean frame is the image; the frames spread around it by `spread`
-            loss = torch.mean((prediction.mean(dim=0) - target[where]) ** 2)
-            loss = loss + (prediction.std(dim=0).mean() - spread) ** 2
+        if config.faithful:  # every frame is the image, at points anywhere in it
+            points, wanted = _continuous(picture, pixels, generator)
+            loss = torch.mean((model(points, z_all[rows]) - wanted[None]) ** 2)
         else:
-            loss = torch.mean((prediction - target[where][None]) ** 2)
+            where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
+            prediction = model(coords[where], z_all[rows])  # [frames, pixels, 3]
+            if spread > 0:  # the mean frame is the image; the frames spread around it by `spread`
+                loss = torch.mean((prediction.mean(dim=0) - target[where]) ** 2)
+                loss = loss + (prediction.std(dim=0).mean() - spread) ** 2
+            else:
+                loss = torch.mean((prediction - target[where][None]) ** 2)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -152,3 +182,30 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
         bar.set_postfix(loss=f"{result.losses[-1]:.4f}", refresh=False)
     model.eval()
     return result
+
+
+def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` points drawn uniformly over the picture ([1, 3, H, W]) as the network's (x, y, r) coordinates
+    ([count, 3], the short side spanning [-1, 1] as :func:`coordinate_grid`), and the picture there, read bilinearly
+    ([count, 3])."""
+    height, width = picture.shape[2:]
+    unit = torch.rand((count, 2), generator=generator).to(picture.device) * 2 - 1  # [-1, 1] across each side
+    x, y = unit[:, 0] * (width / min(width, height)), unit[:, 1] * (height / min(width, height))
+    points = torch.stack([x, y, torch.sqrt(x * x + y * y)], dim=1)
+    wanted = torch.nn.functional.grid_sample(picture, unit.view(1, 1, count, 2), mode="bilinear",
+                                             padding_mode="border", align_corners=False)  # [1, 3, 1, count]
+    return points, wanted[0, :, 0].t()
+
+
+def _settle(model: CPPN) -> None:
+    """Scale the hidden and output layers' drawn N(0, sigma) weights by ``SETTLED_GAIN / sqrt(fan-in)`` and their
+    biases by 1/10. Drawn for a picture, the tanh units saturate, and a fit through them stays grainy and misses
+    the cover; settled, the network starts smooth and the fit adds the cover's detail (measured in
+    docs/quality.md). The Fourier frequencies are rescaled to :data:`SETTLED_FOURIER` (the saved buffer holds them;
+    the config keeps the scale they were drawn at)."""
+    with torch.no_grad():
+        for layer in [*model.hidden, model.out]:
+            layer.weight.mul_(SETTLED_GAIN / math.sqrt(layer.weight.shape[1]))
+            layer.bias.mul_(0.1)
+        if model.config.fourier_scale > 0:
+            model.frequencies.mul_(SETTLED_FOURIER / model.config.fourier_scale)

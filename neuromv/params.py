@@ -24,6 +24,8 @@ from .presets import ParamTracks
 MAX_WARP_FIELD = 4_000_000
 #: Rings per half-height of the ``ripple`` parameter, and how fast they travel outwards (rings a second).
 RIPPLE_RINGS, RIPPLE_SPEED = 3.0, 0.8
+#: Rings of light per half-height (the ``light`` parameter).
+LIGHT_RINGS = 1.0
 #: Rec. 709 luma weights, for saturation.
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
@@ -47,6 +49,24 @@ def colour_matrices(params: ParamTracks) -> np.ndarray:
     out[:, :3] = np.transpose(linear, (0, 2, 1))  # for row vectors: rgb @ linear.T
     out[:, 3] = offset[:, None]
     return out
+
+
+class Light:
+    """The rings of light: frame k's pixel p, at radius r from the centre (the short side spanning [-1, 1]), is
+    multiplied by ``1 + light[k] * sin(2 pi (LIGHT_RINGS * r - light_phase[k]))`` after the colours (and clamped):
+    an exposure that swings over the picture, so the picture's light moves while its structure stays."""
+
+    def __init__(self, params: ParamTracks, width: int, height: int, device: torch.device):
+        self.depth = torch.from_numpy(params["light"].astype(np.float32)).to(device)  # [frames]
+        self.phase = torch.from_numpy(params["light_phase"].astype(np.float64) % 1.0).float().to(device)
+        self.rings = LIGHT_RINGS * coordinate_grid(width, height, device)[:, 2]  # [P]
+
+    def __call__(self, rgb: torch.Tensor, first: int, start: int) -> torch.Tensor:
+        """``rgb`` [b, chunk, 3] of frames ``first ..`` and pixels ``start ..``, lit in place."""
+        size, chunk = rgb.shape[:2]
+        turns = self.rings[None, start:start + chunk] - self.phase[first:first + size, None]  # [b, chunk]
+        gain = torch.sin_(turns.mul_(2 * np.pi)).mul_(self.depth[first:first + size, None]).add_(1.0)
+        return rgb.mul_(gain[:, :, None]).clamp_(0.0, 1.0)
 
 
 @functools.cache

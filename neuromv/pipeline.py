@@ -12,6 +12,7 @@ import inspect
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .bank import FeatureBank, feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
-from .fit import FitConfig, fit, load_image
+from .fit import fit, load_image, recipe
+from .score import visual_change
 from .render import FrameSource, cpu_threads, pick_device, pick_precision
 from .spec import RenderSpec, fields, size_for_aspect
 from .stems import separate
@@ -33,6 +35,12 @@ log = logging.getLogger("neuromv")
 
 #: Side of each panel in the flash limit's preview: 4 samples in each cell of the flash analysis's grid.
 PREVIEW = 2 * flashes.GRID
+#: A ``"motion": "scaled"`` preset's swings are scaled by at most this (a near-silent song does not swing wildly).
+MAX_GAIN = 4.0
+#: The motion search's steps after gains 0 and 1, and how near (a fraction of ``--motion``) it stops.
+GAIN_STEPS, GAIN_TOLERANCE = 4, 0.05
+#: Halvings of the gain when the wanted motion would flash.
+SAFE_STEPS = 6
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,8 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
     if spec.stems is not None:
         stem_facts, panel_latents = _stem_latents(spec, song, frames, latent_config, device, features)
         facts.update(stem_facts)
-    fit_config = FitConfig(steps=spec.steps, lr=spec.lr, motion=spec.motion)
+    look = presets.load(spec.preset)
+    fit_config = recipe(look.fit, steps=spec.steps, lr=spec.lr, motion=spec.motion)
     fitting = cover is not None and spec.steps > 0 and fitted is None
     shared = spec.stems is None or spec.panels == "shared"
     if fitting and shared:
@@ -181,11 +190,87 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
                     progress=not spec.quiet)
     excerpt = AudioTrack(song.path, song.start, spec.duration)  # decoded again as it was here, the same samples
     facts["duration"] = round(song.n_samples / song.sample_rate, 6)
-    panels, params = list(zip(networks, panel_latents)), parameter_tracks(spec)
-    if spec.flash_limit:
-        panels, params, facts["flashes"] = _tamed(spec, panels, params, device)
+    panels = list(zip(networks, panel_latents))
+    if look.motion == "scaled":
+        spec, params, facts["motion"] = _scaled(spec, look, panels, device)
+    else:
+        params = parameter_tracks(spec)
+        if limits_flashes(spec):
+            panels, params, facts["flashes"] = _tamed(spec, panels, params, device)
     return Prepared(spec, device, excerpt, panels, labels=facts.get("stems") if spec.labels else None,
                     params=params, facts=facts)
+
+
+def limits_flashes(spec: RenderSpec) -> bool:
+    """Whether the render is kept under the flash limit: ``flash_limit``, whose default is on for every preset but
+    ``classic`` (whose frames stay as they always were)."""
+    return spec.flash_limit if spec.flash_limit is not None else not presets.load(spec.preset).classic
+
+
+def _preview(spec: RenderSpec, panels: list[tuple[cppn.CPPN, np.ndarray]], params: presets.ParamTracks | None,
+             device: torch.device) -> np.ndarray:
+    """uint8 [frames, h, w, 3]: every frame, each panel :data:`PREVIEW` pixels a side (as the score and the flash
+    check see a video)."""
+    source = FrameSource(panels, PREVIEW, PREVIEW, layout=spec.layout or "row", device=device,
+                         precision=spec.precision, params=params)
+    with contextlib.closing(source.batches()) as batches:
+        return np.concatenate(list(batches))
+
+
+def _scaled(spec: RenderSpec, look: presets.Preset, panels: list[tuple[cppn.CPPN, np.ndarray]],
+            device: torch.device) -> tuple[RenderSpec, presets.ParamTracks, dict[str, float]]:
+    """A ``"motion": "scaled"`` preset's swings scaled so that a preview of every frame changes by ``spec.motion``
+    gray levels a frame (at most :data:`MAX_GAIN` times the preset's own), and held below the flash limit when the
+    render keeps to it (:func:`limits_flashes`). Returns the spec with the scaled preset (what the video records), its
+    tracks, and what was found."""
+    bank = song_bank(spec, learned_too=bool(presets.learned_features(look)))
+    fps = float(spec.frame_rate)
+    seen: dict[float, tuple[float, flashes.Flashes]] = {}
+
+    def measure(gain: float) -> float:
+        if gain not in seen:
+            frames = _preview(spec, panels, presets.tracks(look.scaled(gain), bank), device)
+            gray = frames.astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+            seen[gain] = float(visual_change(gray)[1:].mean()) if len(frames) > 1 else 0.0, flashes.flashes(frames, fps)
+        return seen[gain][0]
+
+    gain = motion_gain(measure, spec.motion)
+    wanted = gain
+    if limits_flashes(spec):
+        measure(gain)
+        if max(seen[gain][1].general, seen[gain][1].red) > flashes.TARGET:  # the largest gain below it (gain 0 moves only by z)
+            low, high = 0.0, gain
+            for _ in range(SAFE_STEPS):
+                middle = (low + high) / 2
+                measure(middle)
+                low, high = (middle, high) if max(seen[middle][1].general, seen[middle][1].red) <= flashes.TARGET else (low, middle)
+            gain = low
+            log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
+                        "allows 3); its swings are held to %.2f of that, %.1f gray levels a frame",
+                        spec.motion, max(seen[wanted][1].general, seen[wanted][1].red), gain / max(wanted, 1e-9), measure(gain))
+    measure(gain)
+    scaled = look.scaled(gain)
+    facts = dict(gain=round(gain, 4), wanted=spec.motion, preview=round(seen[gain][0], 3),
+                 flashes=max(seen[gain][1].general, seen[gain][1].red))
+    return spec.replace(preset=scaled.to_json()), presets.tracks(scaled, bank), facts
+
+
+def motion_gain(measure: Callable[[float], float], target: float) -> float:
+    """The gain whose ``measure`` (motion, rising with the gain) is ``target``: a secant search from gains 0 and 1,
+    within :data:`GAIN_TOLERANCE` of it or :data:`GAIN_STEPS` steps, and from 0 to :data:`MAX_GAIN`."""
+    points = [(0.0, measure(0.0)), (1.0, measure(1.0))]
+    gain = 1.0
+    for _ in range(GAIN_STEPS):
+        (g0, m0), (g1, m1) = sorted(points, key=lambda p: abs(p[1] - target))[:2]
+        if abs(m1 - m0) < 1e-6:
+            break
+        gain = min(max(g1 + (target - m1) * (g1 - g0) / (m1 - m0), 0.0), MAX_GAIN)
+        if any(abs(gain - g) < 1e-4 for g, _ in points):
+            break
+        points.append((gain, measure(gain)))
+        if abs(points[-1][1] - target) <= GAIN_TOLERANCE * max(target, 0.1):
+            break
+    return min(points, key=lambda p: abs(p[1] - target))[0]
 
 
 def _tamed(spec: RenderSpec, panels: list[tuple[cppn.CPPN, np.ndarray]], params: presets.ParamTracks | None,
@@ -201,11 +286,7 @@ def _tamed(spec: RenderSpec, panels: list[tuple[cppn.CPPN, np.ndarray]], params:
                 None if params is None else replace(params, values=flashes.calm(params.values, window)))
 
     def check(window: int) -> flashes.Flashes:
-        these, tracks = calmed(window)
-        source = FrameSource(these, PREVIEW, PREVIEW, layout=spec.layout or "row", device=device,
-                             precision=spec.precision, params=tracks)
-        with contextlib.closing(source.batches()) as batches:
-            return flashes.flashes(np.concatenate(list(batches)), fps)
+        return flashes.flashes(_preview(spec, *calmed(window), device), fps)
 
     taming = flashes.tame(check, fps)
     if taming.window > 1:

@@ -26,6 +26,7 @@ So a parameter's track is a function of the feature track alone, and frame k of 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -54,11 +55,21 @@ PARAMS: dict[str, tuple[float, str]] = {
     "contrast": (1.0, "contrast about mid-gray (1: as drawn)"),
     "kaleido": (0.0, "mirror folds about the centre, rounded to a whole number (below 2: none)"),
     "ripple": (0.0, "depth of a radial ripple travelling outwards, in half-heights"),
+    "light": (0.0, "depth of rings of light over the picture: its exposure swings by this much either way"),
+    "light_phase": (0.0, "how far the rings of light have travelled outwards, in rings (integrate a speed to move "
+                         "them)"),
 }
 #: The parameters that move where each pixel samples the picture (a warp of the coordinates).
 WARPS = ("zoom", "rotation", "pan_x", "pan_y", "kaleido", "ripple")
 #: The parameters that change the colours of the drawn picture.
 COLOURS = ("hue", "saturation", "brightness", "contrast")
+#: The parameters of the rings of light (an exposure that varies over the picture, after the colours).
+LIGHTS = ("light", "light_phase")
+#: The parameters a ``"motion": "scaled"`` preset scales, and the value each swings from: its neutral value, but 0
+#: (still) for the latents' pull. Folds are counted, and the light's travel keeps its pace (it sets how often a part
+#: of the picture brightens, which the flash limit counts), so neither is scaled.
+SWINGS_FROM = {name: 0.0 if name == "latent_gain" else neutral for name, (neutral, _) in PARAMS.items()
+               if name not in ("kaleido", "light_phase")}
 _KEYS = ("feature", "value", "min", "max", "avg", "step", "fps", "smooth", "integrate")
 BUILT_IN = resources.files(__package__) / "preset_files"
 
@@ -78,13 +89,28 @@ class Mapping:
     integrate: bool = False
 
 
+#: How a preset has the cover fitted: ``spread`` keeps the latents' spread around the cover (the picture re-forms
+#: with z: the classic look); ``faithful`` fits every frame to the cover, so that the parameters move a picture that
+#: stays the cover.
+FITS = ("spread", "faithful")
+#: A preset's top-level keys.
+_TOP = ("version", "name", "description", "fit", "motion", "params")
+
+
 @dataclass(frozen=True)
 class Preset:
-    """A parsed, checked preset: ``params`` maps parameter names to their :class:`Mapping`."""
+    """A parsed, checked preset: ``params`` maps parameter names to their :class:`Mapping`.
+
+    ``fit``: one of :data:`FITS`. ``motion``: ``"scaled"`` when the parameters' swings are scaled, per song, so that
+    the video changes by about ``--motion`` gray levels a frame (see :meth:`scaled`); a video records the scaled
+    preset, which is plain again.
+    """
 
     name: str
     description: str
     params: dict[str, Mapping]
+    fit: str = "spread"
+    motion: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The preset as its JSON object (defaults left out), the same as :func:`parse` reads."""
@@ -93,7 +119,32 @@ class Preset:
             default = Mapping()
             params[name] = {key: getattr(mapping, key) for key in _KEYS
                             if getattr(mapping, key) != getattr(default, key)}
-        return {"version": VERSION, "name": self.name, "description": self.description, "params": params}
+        top: dict[str, Any] = {"version": VERSION, "name": self.name, "description": self.description}
+        if self.fit != "spread":
+            top["fit"] = self.fit
+        if self.motion is not None:
+            top["motion"] = self.motion
+        return {**top, "params": params}
+
+    def scaled(self, gain: float) -> Preset:
+        """Every parameter's swing from :data:`SWINGS_FROM` times ``gain`` (its mapping's min, max, avg, value and
+        step: the track scales exactly), z's pull (``latent_gain``, 1 when left out) included but never beyond what it
+        was (a fitted network has seen no further), as a plain preset (``motion`` no longer asks for scaling). Gain 0
+        is a still picture."""
+        def about(name: str, value: float | None, offset: bool = True) -> float | None:
+            if value is None:
+                return None
+            origin = SWINGS_FROM[name] if offset else 0.0
+            times = min(gain, 1.0) if name == "latent_gain" else gain  # z no further than the network has seen
+            return float(f"{origin + times * (value - origin):.9g}")
+
+        given = {"latent_gain": Mapping(value=PARAMS["latent_gain"][0]), **self.params}  # z's pull is scaled too
+        params = {name: m if name not in SWINGS_FROM else
+                  dataclasses.replace(m, min=about(name, m.min), max=about(name, m.max), avg=about(name, m.avg),
+                                      value=about(name, m.value),
+                                      step=about(name, m.step, offset=False) if gain > 0 else None)
+                  for name, m in given.items()}
+        return dataclasses.replace(self, params=params, motion=None)
 
     def to_json(self) -> str:
         """Compact, canonical JSON: equal presets give equal text."""
@@ -101,8 +152,8 @@ class Preset:
 
     @property
     def classic(self) -> bool:
-        """Nothing moves but z: every parameter neutral."""
-        return not self.params
+        """Nothing moves but z: every parameter neutral, the cover (if any) fitted with the latents' spread."""
+        return not self.params and self.fit == "spread" and self.motion is None
 
 
 def _nearest(value: str, valid: tuple[str, ...] | list[str]) -> str:
@@ -168,8 +219,8 @@ def parse(data: Any, source: str = "preset", features: tuple[str, ...] = FEATURE
     if not isinstance(data, dict):
         raise OptionError(f"{source} must be a JSON object with version, name, description and params")
     for key in data:
-        if key not in ("version", "name", "description", "params"):
-            raise OptionError(f"{source}: unknown key {key!r}{_nearest(key, ('version', 'name', 'description', 'params'))}")
+        if key not in _TOP:
+            raise OptionError(f"{source}: unknown key {key!r}{_nearest(key, _TOP)}")
     if data.get("version") != VERSION:
         raise OptionError(f"{source}: version={data.get('version')!r} is not supported; this neuromv reads version "
                           f"{VERSION}")
@@ -186,7 +237,14 @@ def parse(data: Any, source: str = "preset", features: tuple[str, ...] = FEATURE
         if param not in PARAMS:
             raise OptionError(f"{source}: unknown parameter {param!r}{_nearest(param, tuple(PARAMS))}")
         checked[param] = _mapping(f"{source} {param}", spec, features)
-    return Preset(name, description, checked)
+    fit = data.get("fit", "spread")
+    if fit not in FITS:
+        raise OptionError(f"{source}: fit={fit!r} must be one of {list(FITS)}")
+    motion = data.get("motion")
+    if motion not in (None, "scaled"):
+        raise OptionError(f"{source}: motion={motion!r} must be \"scaled\" (the swings scaled to --motion) or left "
+                          "out")
+    return Preset(name, description, checked, fit=fit, motion=motion)
 
 
 def built_in() -> dict[str, Preset]:

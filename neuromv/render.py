@@ -21,8 +21,8 @@ import torch
 from .cppn import CPPN, coordinate_grid, cpu_tanh
 from .errors import OptionError
 from .heap import bound_heap
-from .params import Warp, colour_matrices
-from .presets import COLOURS, WARPS, ParamTracks
+from .params import Light, Warp, colour_matrices
+from .presets import COLOURS, LIGHTS, WARPS, ParamTracks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LAYOUTS = ("row", "grid")
@@ -214,6 +214,7 @@ class _Drawer:
             else None
         self.colour = torch.from_numpy(colour_matrices(params)).to(device) if params and params.moves(COLOURS) \
             else None  # [frames, 4, 3]
+        self.light = Light(params, width, height, device) if params and params.moves(LIGHTS) else None
         with torch.inference_mode():
             self.coord_term = None if self.warp else \
                 self.model.coord_term(coordinate_grid(width, height, device)).to(dtype)  # [P, hidden]
@@ -249,6 +250,8 @@ class _Drawer:
             rgb = self.head(first_layer, spare=scratch[1, :rows]).float()  # [b, chunk, 3]
             if colour is not None:  # [b, chunk, 3] @ [b, 3, 3] + [b, 1, 3]
                 rgb = torch.baddbmm(colour[:, 3:], rgb, colour[:, :3]).clamp_(0.0, 1.0)
+            if self.light is not None:
+                rgb = self.light(rgb, first, start)
             out[:, start:start + chunk] = rgb.mul_(255.0).add_(0.5).to(torch.uint8)
         return out.view(size, self.height, self.width, 3)
 

@@ -212,7 +212,7 @@ class RenderSpec:
     duration: float | None = _option(None, "excerpt", "length of the excerpt in seconds", shown="to the end",
                                      check=_seconds(MIN_DURATION))
     # look
-    preset: str = _option("classic", "look", "the visual preset: a built-in's name (neuromv presets lists them) or a "
+    preset: str = _option("glow", "look", "the visual preset: a built-in's name (neuromv presets lists them) or a "
                           "preset .json file", check=_preset, metavar="NAME|FILE")
     seed: int = _option(0, "look", "seeds the network and the fitting; the same seed gives the same frames on a "
                         "device", check=_seed)
@@ -223,15 +223,18 @@ class RenderSpec:
     features: str = _option("mel", "look", "what z is: mel (the song's mel spectrogram), learned (the autoencoder "
                             "shipped with neuromv: 10 numbers a frame) or a features model from neuromv "
                             "train-features", check=_features, path=True, metavar="mel|learned|FILE")
-    flash_limit: bool = _option(False, "look", "tame a render that would flash more than 3 times a second (WCAG "
-                                "2.3.1, general or red flashes; neuromv score measures them): z and the preset's "
-                                "parameters are smoothed just enough, and a notice says so")
+    flash_limit: bool | None = _option(None, "look", "tame a render that would flash more than 3 times a second "
+                                       "(WCAG 2.3.1, general or red flashes; neuromv score measures them): the "
+                                       "preset's swings (or z and the parameters) are calmed just enough, and a notice "
+                                       "says so; --no-flash-limit renders as is",
+                                       shown="on (off for classic, whose frames stay as they were)")
     # fit
     steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=_through(FitConfig))
     lr: float = _option(FitConfig.lr, "fit", "peak learning rate of the fitting (cosine decay)",
                         check=_through(FitConfig))
-    motion: float = _option(FitConfig.motion, "fit", "fidelity vs motion when fitting: about the gray levels of "
-                            "change per frame to keep (0 = most faithful, nearly still)", check=_through(FitConfig))
+    motion: float = _option(FitConfig.motion, "fit", "fidelity vs motion: about the gray levels of change per frame "
+                            "(0 = stillest); glow scales its swings to it, classic keeps that much of z's spread when "
+                            "fitting", check=_through(FitConfig))
     # video
     size: str | None = _option(None, "video", "frame size WxH, both even (H.264), 16-8192; with --stems, a panel's "
                                "size", shown="512 on the long side, the cover's (or model's) aspect", check=_size,

@@ -37,7 +37,9 @@ EVERYTHING = {"version": 1, "name": "everything", "description": "every paramete
     "saturation": {"feature": "high", "min": 0.5, "max": 1.5},
     "brightness": {"feature": "rms", "min": -0.1, "max": 0.1},
     "contrast": {"feature": "low", "min": 0.8, "max": 1.2},
-    "latent_gain": {"feature": "mid", "min": 0.2, "max": 1.5}}}
+    "latent_gain": {"feature": "mid", "min": 0.2, "max": 1.5},
+    "light": {"feature": "high", "min": 0.0, "max": 0.3},
+    "light_phase": {"feature": "onset", "min": 0.2, "max": 2.0, "integrate": True}}}
 
 
 def snapshot_pixels(page) -> np.ndarray:

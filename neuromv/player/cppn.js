@@ -135,11 +135,12 @@ export const STILL = 0;
 export const FIELD = 1;
 export const EXACT = 2;
 
-/** The frame pass for one panel: frame k from its coordinate terms, latent term, warp and colour matrix. */
+/** The frame pass for one panel: frame k from its coordinate terms, latent term, warp, colour matrix and light. */
 function frameSource(net, mode, blocks) {
   return `${common(net)}
 #define MODE ${mode}
 const float RIPPLE_RINGS = 3.0;
+const float LIGHT_RINGS = 1.0;
 uniform sampler2DArray u_terms;
 uniform vec4 u_latent[H4];
 uniform vec2 u_origin;     // the panel's top left in the canvas, pixels
@@ -153,6 +154,8 @@ uniform int u_side;
 uniform bool u_colour;
 uniform mat3 u_matrix;
 uniform vec3 u_offset;
+uniform bool u_lit;
+uniform vec2 u_light;      // depth, phase (turns, in [0, 1)) of the rings of light
 uniform bool u_labels;
 uniform sampler2D u_overlay;
 uniform vec2 u_canvas;
@@ -213,6 +216,10 @@ ${Array.from({ length: net.layers - 1 }, (_, l) => `  dense${l}(h);`).join('\n')
   }
   vec3 rgb = 1.0 / (1.0 + exp(-s.rgb));
   if (u_colour) rgb = clamp(u_matrix * rgb + u_offset, 0.0, 1.0);
+  if (u_lit) {  // the rings of light, at the output pixel's own radius (params.Light)
+    vec4 c;
+    rgb = clamp(rgb * (1.0 + u_light.x * sinTurns(vec4(LIGHT_RINGS * length(p) - u_light.y), c).x), 0.0, 1.0);
+  }
   vec3 level = floor(rgb * 255.0 + 0.5);
   if (u_labels) {
     vec4 label = texture(u_overlay, canvas / u_canvas);
@@ -397,7 +404,7 @@ export class Network {
 
   /**
    * Draw one panel of a frame into the bound framebuffer. `frame`: {latent: Float32Array(4 * h4), origin: [x, y],
-   * size: [w, h], canvas: [w, h], mode, reach, side, warp, colour, overlay}.
+   * size: [w, h], canvas: [w, h], mode, reach, side, warp, colour, light, overlay}.
    */
   draw(frame) {
     const gl = this.gl;
@@ -429,6 +436,8 @@ export class Network {
       gl.uniformMatrix3fv(at('u_matrix'), false, frame.colour.matrix);
       gl.uniform3fv(at('u_offset'), frame.colour.offset);
     }
+    gl.uniform1i(at('u_lit'), frame.light ? 1 : 0);
+    if (frame.light) gl.uniform2f(at('u_light'), frame.light.depth, frame.light.phase);
     gl.viewport(frame.origin[0], frame.canvas[1] - frame.origin[1] - frame.size[1], frame.size[0], frame.size[1]);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
   }

@@ -3,7 +3,7 @@
 
 import { EXACT, FIELD, Network, STILL, fieldGeometry, packWeights } from './cppn.js';
 import { imageTexture } from './gl.js';
-import { COLOURS, colourMatrix, moves, param, rate, tracks, warpOf } from './presets.js';
+import { COLOURS, LIGHTS, colourMatrix, lightOf, moves, param, rate, tracks, warpOf } from './presets.js';
 
 const STILL_WARP = { folds: 0, depth: 0, phase: 0, cos: 1, sin: 0, panX: 0, panY: 0, zoom: 1 };
 
@@ -42,6 +42,7 @@ export class Frames {
     this.values = tracks(preset, this.feature, this.count, this.header.fps);
     this.field = fieldGeometry(this.values, this.count, this.header.width, this.header.height);
     this.colours = moves(this.values, COLOURS);
+    this.lights = moves(this.values, LIGHTS);
     this.gain = 'latent_gain' in this.values ? this.values.latent_gain : null;
   }
 
@@ -72,6 +73,7 @@ export class Frames {
     }
     const warp = this.field ? warpOf(this.values, k, this.header.fps) : STILL_WARP;
     const colour = this.colours ? colourMatrix(this.values, k) : null;
+    const light = this.lights ? lightOf(this.values, k) : null;
     this.panels.forEach((panel, index) => {
       const network = panel.network;
       if (mode === STILL) network.prepareTerms(w, h, 1);
@@ -93,7 +95,7 @@ export class Frames {
       const column = index % this.header.columns;
       const row = Math.floor(index / this.header.columns);
       network.draw({ latent, origin: [column * w, row * h], size: [w, h], canvas, mode, reach, side, warp, colour,
-        overlay: this.overlay });
+        light, overlay: this.overlay });
     });
     return k;
   }

@@ -5,11 +5,14 @@
 /** Neutral value of every parameter (a preset that leaves one out keeps it neutral). */
 export const NEUTRAL = Object.freeze({
   zoom: 1, rotation: 0, pan_x: 0, pan_y: 0, latent_gain: 1, hue: 0, saturation: 1, brightness: 0, contrast: 1,
-  kaleido: 0, ripple: 0,
+  kaleido: 0, ripple: 0, light: 0, light_phase: 0,
 });
 /** The parameters that move where each pixel samples the picture, and those that change its colours. */
 export const WARPS = ['zoom', 'rotation', 'pan_x', 'pan_y', 'kaleido', 'ripple'];
 export const COLOURS = ['hue', 'saturation', 'brightness', 'contrast'];
+/** The parameters of the rings of light, and the rings per half-height, as in params.py. */
+export const LIGHTS = ['light', 'light_phase'];
+export const LIGHT_RINGS = 1.0;
 /** Rings per half-height of the ripple and their speed outwards (rings a second), as in params.py. */
 export const RIPPLE_RINGS = 3.0;
 export const RIPPLE_SPEED = 0.8;
@@ -162,4 +165,10 @@ export function roundHalfEven(x) {
 /** Whether the preset's tracks move any of `names`. */
 export function moves(values, names) {
   return names.some((name) => name in values);
+}
+
+/** Frame k's rings of light as params.py's Light takes them: {depth, phase} with the phase in turns, in [0, 1). */
+export function lightOf(values, k) {
+  const phase = param(values, 'light_phase', k);
+  return { depth: param(values, 'light', k), phase: Math.fround(phase - Math.floor(phase)) };
 }

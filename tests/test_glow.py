@@ -1,0 +1,113 @@
+"""The default look, glow: a faithful fit of the cover, moved by the preset's swings, scaled per song to ``--motion``
+and held under the flash limit. Real renders, read back and scored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import beat_track, tone, write_wav
+
+import neuromv
+from neuromv import presets
+from neuromv.bank import feature_bank
+from neuromv.audio import load_audio
+from neuromv.pipeline import motion_gain
+
+
+@pytest.fixture(scope="module")
+def drums(tmp_path_factory) -> str:
+    """6 s of drums at 128 bpm over a pad."""
+    return str(write_wav(tmp_path_factory.mktemp("drums") / "drums.wav", beat_track(6.0, bpm=128)[0]))
+
+
+@pytest.fixture(scope="module")
+def detailed(tmp_path_factory) -> str:
+    """A 192x192 cover of fine detail: thin rings, a checker corner, lettering-like bars and a soft gradient."""
+    from PIL import Image
+
+    side = 192
+    y, x = (np.mgrid[0:side, 0:side] + 0.5) / side * 2 - 1
+    r = np.hypot(x, y)
+    rings = 0.5 + 0.5 * np.cos(2 * np.pi * 9 * r)  # 9 rings a half-side
+    checker = ((np.floor(x * 8) + np.floor(y * 8)) % 2 == 0) & (x > 0.3) & (y > 0.3)
+    bars = (np.abs(np.sin(np.pi * 12 * x)) > 0.7) & (y < -0.5) & (np.abs(x) < 0.6)
+    gray = np.where(checker, 1.0, np.where(bars, 0.05, rings * 0.7 + 0.15 * (x + 1)))
+    rgb = np.stack([gray, 0.6 * gray + 0.3 * (y + 1) / 2, 1 - 0.8 * gray], axis=2)
+    path = tmp_path_factory.mktemp("detailed") / "detailed.png"
+    Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8)).save(path)
+    return str(path)
+
+
+def test_a_scaled_preset_scales_every_swing_about_its_neutral_value(drums):
+    look = presets.load("glow")
+    bank = feature_bank(load_audio(drums), 30)
+    plain, doubled = presets.tracks(look, bank), presets.tracks(look.scaled(2.5), bank)
+    assert look.scaled(2.5).motion is None and look.scaled(2.5).fit == "faithful"
+    for name in presets.SWINGS_FROM:
+        if name == "latent_gain":  # z's pull scales down, never up: the fitted network saw no further
+            assert np.all(doubled[name] == 1) and np.all(presets.tracks(look.scaled(0.5), bank)[name] == 0.5)
+            continue
+        origin = presets.SWINGS_FROM[name]
+        np.testing.assert_allclose(doubled[name] - origin, 2.5 * (plain[name] - origin), atol=1e-5, err_msg=name)
+    still = presets.tracks(look.scaled(0.0), bank)
+    for name in set(still.names) & set(presets.SWINGS_FROM):  # the light's travel keeps its pace, unseen
+        assert np.all(still[name] == presets.SWINGS_FROM[name]), name
+    assert np.all(still["latent_gain"] == 0)  # z's pull too: gain 0 is a still picture
+    assert presets.load(look.scaled(2.5).to_json()) == look.scaled(2.5)  # as a video records it
+
+
+def test_the_motion_search_finds_the_gain_of_a_curved_measure():
+    calls: list[float] = []
+
+    def measure(gain: float) -> float:  # an offset (z's own motion) and a swing that saturates
+        calls.append(gain)
+        return 0.6 + 3.0 * np.tanh(0.8 * gain)
+
+    gain = motion_gain(measure, 2.5)
+    assert abs(measure(gain) - 2.5) <= 0.05 * 2.5 and len(calls) <= 7
+    assert motion_gain(measure, 0.2) == 0.0  # below z's own motion: no swing
+    assert motion_gain(measure, 100.0) == pytest.approx(4.0)  # at most MAX_GAIN
+
+
+def test_the_default_moves_by_the_motion_knob_and_records_a_plain_preset(tmp_path, drums):
+    moved = {}
+    for motion in (1.5, 3.0):
+        video = neuromv.render(drums, tmp_path / f"m{motion}.mp4", size="64x64", motion=motion, quiet=True)
+        moved[motion] = neuromv.score(video).motion
+        made = neuromv.probe(video).metadata
+        assert 0.7 * motion <= moved[motion] <= 1.4 * motion, (motion, moved[motion], made["made"]["motion"])
+        recorded = presets.load(made["spec"]["preset"])
+        assert recorded.motion is None and recorded.fit == "faithful"  # scaled once, for good
+    assert moved[3.0] > 1.5 * moved[1.5]
+    recorded = neuromv.RenderSpec.from_dict(neuromv.probe(tmp_path / "m3.0.mp4").metadata["spec"])
+    again = neuromv.render(spec=recorded.replace(song=drums, output=str(tmp_path / "again.mp4"), quiet=True))
+    assert np.array_equal(neuromv.read_frames(again), neuromv.read_frames(tmp_path / "m3.0.mp4"))
+
+
+def test_soft_music_moves_too(tmp_path):
+    song = write_wav(tmp_path / "pad.wav", tone(6.0, level=0.1) * (1 + 0.8 * np.sin(np.linspace(0, 9, 6 * 22050))))
+    result = neuromv.score(neuromv.render(song, tmp_path / "soft.mp4", size="64x64", quiet=True))
+    assert result.motion >= 0.7 * 3.0, result
+
+
+def test_the_default_unfitted_render_of_a_dense_beat_track_does_not_flash(tmp_path):
+    samples, _ = beat_track(8.0, bpm=174)
+    samples = samples + beat_track(8.0, bpm=348, offset=0.1)[0] * 0.7
+    song = write_wav(tmp_path / "dense.wav", samples)
+    result = neuromv.score(neuromv.render(song, tmp_path / "dense.mp4", size="128x128", quiet=True))
+    assert result.flashes <= 3 and result.red_flashes <= 3, result
+    assert result.motion >= 1.0, result
+
+
+@pytest.mark.parametrize("size", [96, 192])
+def test_every_frame_of_a_fitted_default_render_is_the_cover(tmp_path, drums, detailed, size):
+    video = neuromv.render(drums, tmp_path / "fitted.mp4", image=detailed, size=size, steps=600, quiet=True)
+    result = neuromv.score(video, image=detailed)
+    assert result.ssim_p10 >= SSIM_FLOOR, result
+    assert DETAIL_FLOOR <= result.detail <= 1.3, result  # no grain added, at either size, and not a blur
+    assert result.motion >= 1.5, result
+
+
+#: Floors for the detailed cover with 600 fitting steps: every frame's SSIM (10th percentile; measured 0.75 at 192)
+#: and its fine detail (measured 0.32 at 192: a 32-wide network, see docs/quality.md for the bound).
+SSIM_FLOOR, DETAIL_FLOOR = 0.65, 0.2
