@@ -116,6 +116,7 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
         "networks": described, "panels": panels,
         "features": {"names": list(bank.names), "array": arrays.add("features", bank.values)},
         "presets": offered, "preset": default,
+        "calm": {"preset": default, "window": prepared.facts.get("flashes", {}).get("window", 1)},
         "spec": spec.record(),
     }
 

@@ -3,7 +3,7 @@
 
 import { EXACT, FIELD, Network, STILL, fieldGeometry, packWeights } from './cppn.js';
 import { imageTexture } from './gl.js';
-import { COLOURS, LIGHTS, colourMatrix, lightOf, moves, param, rate, tracks, warpOf } from './presets.js';
+import { COLOURS, LIGHTS, calm, colourMatrix, lightOf, moves, param, rate, tracks, warpOf } from './presets.js';
 
 const STILL_WARP = { folds: 0, depth: 0, phase: 0, cos: 1, sin: 0, panX: 0, panY: 0, zoom: 1 };
 
@@ -40,6 +40,8 @@ export class Frames {
     if (!preset) throw new Error(`no preset ${JSON.stringify(name)} in this export`);
     this.preset = preset;
     this.values = tracks(preset, this.feature, this.count, this.header.fps);
+    const tamed = this.header.calm;  // the render's own preset, as the flash limit smoothed it
+    if (tamed && tamed.preset === name) this.values = calm(this.values, tamed.window);
     this.field = fieldGeometry(this.values, this.count, this.header.width, this.header.height);
     this.colours = moves(this.values, COLOURS);
     this.lights = moves(this.values, LIGHTS);
