@@ -1,15 +1,17 @@
-"""Fidelity vs reactivity: every sample song x cover in examples/, at the default --motion and two other settings,
-scored with `neuromv score`; plus the classic recipe (our reconstruction of the original notebook) for contrast.
+"""What a viewer sees, per frame: the default look (glow) against the classic one, per song x cover x setting, scored
+by `neuromv score` against the cover as the render frames it.
 
-    python benchmarks/bench_quality.py                  # the full table (about 15 minutes on 2 CPU cores)
+    python benchmarks/bench_quality.py                  # examples x covers of six kinds (about 15 minutes, 2 cores)
     python benchmarks/bench_quality.py --quick          # one song, one cover
-    python benchmarks/bench_quality.py --figure docs/tradeoff.png
-    python benchmarks/bench_quality.py --tuning         # the songs of scripts/tuning_set.py instead of the examples
+    python benchmarks/bench_quality.py --tuning         # the tuning set's genres, and --motion's predictability
+    python benchmarks/bench_quality.py --sizes          # 512 and 1024 square, and the time at 1080p
+    python benchmarks/bench_quality.py --figure docs/glow.jpg   # cover | classic | glow | on a beat | off it
 
-Each row: a 20 s excerpt rendered at 256x256 from seconds 5-25, fit + render
-timed end to end, scored by ``neuromv score``: the median frame's PSNR and SSIM, every frame's mean SSIM (what a
-viewer sees), fine detail over the cover's, reactivity, motion, lag, flashes (general / red a second, worst window)
-and bitrate.
+Each row: a 20 s excerpt (seconds 5-25) rendered at 256x256, fit + render timed end to end, then scored: the
+median frame's PSNR and SSIM, every frame's SSIM (mean and 10th percentile: what a viewer sees), fine detail over the
+cover's, reactivity (best lag within one frame), motion, lag, flashes (general / red a second, worst window) and
+bitrate. The covers: the three examples (text, stars, a photo) and three drawn here: thin glowing rings (a fine
+geometric pattern), a logo on a transparent background (RGBA) and a 2:1 picture rendered square.
 """
 
 from __future__ import annotations
@@ -23,102 +25,171 @@ from pathlib import Path
 import numpy as np
 
 import neuromv
-from neuromv import cppn
-from neuromv.features import LatentConfig
-from neuromv.fit import FitConfig, fit, load_image, resize_image
-from neuromv.score import onset_strength
+from neuromv.fit import load_image, resize_image
+from neuromv.score import framing, onset_strength
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SONGS = ["vibe_ace_30s.ogg", "metal_madness_30s.ogg"]
-COVERS = [("cover.jpg", "detailed (text)"), ("hubble.jpg", "detailed (stars)"), ("coffee.jpg", "smooth photo")]
-MOTIONS = [3.0, 1.0, 6.0]
+SONGS = {"vibe_ace": EXAMPLES / "vibe_ace_30s.ogg", "metal_madness": EXAMPLES / "metal_madness_30s.ogg"}
 START, SECONDS, SIZE = 5.0, 20.0, 256
+#: --motion settings whose measured motion shows the knob's predictability.
+KNOBS = (1.5, 3.0, 5.0)
 
 
-def classic(song: Path, cover: Path, out: Path) -> None:
-    """The original recipe: width 64, (x, y, r) only, every frame fit to the image (500 full-image Adam steps),
-    unsmoothed latents."""
-    audio = neuromv.load_audio(song, start=START, duration=SECONDS)
-    net = cppn.build(neuromv.CPPNConfig(hidden=64, fourier=0), seed=0)
-    latents = neuromv.mel_latents(audio, 30, LatentConfig(latent_dim=64, release=0.0))
-    fit(net, load_image(cover), latents, config=FitConfig(steps=500, frames=1, pixels=SIZE * SIZE, motion=0.0,
-                                                          lr=0.003), progress=False)
-    track = neuromv.AudioTrack(audio.source, audio.start, audio.duration)
-    with neuromv.VideoWriter(out, SIZE, SIZE, neuromv.as_fps(30), audio=track) as writer:
-        for batch in neuromv.frames(net, latents, SIZE, SIZE):
-            writer.write(batch)
+def drawn_covers(folder: Path) -> dict[str, tuple[Path, str]]:
+    """The examples' covers and three drawn ones: name -> (file, kind)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    covers = {"cover": (EXAMPLES / "cover.jpg", "text"), "hubble": (EXAMPLES / "hubble.jpg", "stars"),
+              "coffee": (EXAMPLES / "coffee.jpg", "photo")}
+    side = 512
+    y, x = (np.mgrid[0:side, 0:side] + 0.5) / side * 2 - 1
+    r = np.hypot(x, y)
+    glow = np.exp(-((np.mod(r * 10, 1.0) - 0.5) ** 2) / 0.004)  # thin rings, 10 a half-side
+    rings = np.stack([glow * (0.4 + 0.6 * (1 - r / 1.5)), glow * 0.8 * np.abs(x), glow], axis=2)
+    Image.fromarray((np.clip(rings, 0, 1) * 255).astype(np.uint8)).save(folder / "rings.png")
+    covers["rings"] = (folder / "rings.png", "geometric")
+    logo = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(logo)
+    draw.ellipse((96, 96, 416, 416), outline=(250, 200, 40, 255), width=18)
+    draw.text((side // 2, side // 2), "NEURO\nMV", fill=(240, 240, 255, 255), anchor="mm", align="center",
+              font=ImageFont.load_default(size=88))
+    logo.save(folder / "logo.png")
+    covers["logo"] = (folder / "logo.png", "RGBA logo")
+    wide = np.concatenate([np.asarray(Image.open(EXAMPLES / "coffee.jpg").convert("RGB")),
+                           np.asarray(Image.open(EXAMPLES / "cover.jpg").convert("RGB"))], axis=1)
+    Image.fromarray(wide).save(folder / "wide.jpg", quality=92)
+    covers["wide"] = (folder / "wide.jpg", "2:1, shown square")
+    return covers
 
 
 HEADER = ("| song | cover | setting | PSNR (median frame) | SSIM (median frame) | SSIM (frames: mean / p10) | detail | "
           "reactivity | motion | lag | flashes (general / red) | Mbit/s | fit + render |")
 
 
-def row(song: str, cover: str, kind: str, setting: str, seconds: float, video: Path) -> str:
-    s = neuromv.score(video, image=EXAMPLES / cover)
-    return (f"| {song} | {cover} ({kind}) | {setting} | {s.psnr_median:.1f} | {s.ssim_median:.2f} | "
-            f"{s.ssim_mean:.2f} / {s.ssim_p10:.2f} | {s.detail:.2f} | {s.reactivity:.2f} | {s.motion:.1f} | "
-            f"{s.lag} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {seconds:.0f} s |")
+def row(song: str, cover: str, setting: str, seconds: float | None, video: Path, image: Path) -> str:
+    s = neuromv.score(video, image=image)
+    timed = "-" if seconds is None else f"{seconds:.0f} s"
+    return (f"| {song} | {cover} | {setting} | {s.psnr_median:.1f} | {s.ssim_median:.2f} | "
+            f"{s.ssim_mean:.2f} / {s.ssim_p10:.2f} | {s.detail:.2f} | {s.reactivity_best:.2f} | {s.motion:.1f} | "
+            f"{s.lag} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {timed} |")
 
 
-def figure(path: Path) -> None:
-    """cover | fitted still (median frame) | a frame on a beat | a frame off a beat, for the default settings."""
+def timed_render(song: Path, video: Path, **options) -> float:
+    start = time.perf_counter()
+    neuromv.render(song, video, start=START, duration=SECONDS, quiet=True, overwrite=True, **options)
+    return time.perf_counter() - start
+
+
+def table(covers: dict[str, tuple[Path, str]], songs: dict[str, Path], tmp: Path) -> None:
+    """The default and classic looks, fitted, per song x cover; and the knob on the first pair."""
+    print(HEADER)
+    print("| --- " * HEADER.count("|", 1) + "|")
+    video = tmp / "v.mp4"
+    for song, path in songs.items():
+        for name, (image, kind) in covers.items():
+            seconds = timed_render(path, video, image=image, size=SIZE)
+            print(row(song, f"{name} ({kind})", "default (glow)", seconds, video, image), flush=True)
+            if name in ("cover", "coffee", "hubble"):
+                seconds = timed_render(path, video, image=image, size=SIZE, preset="classic")
+                print(row(song, f"{name} ({kind})", "--preset classic (the old default)", seconds, video, image),
+                      flush=True)
+
+
+def tuning(covers: dict[str, tuple[Path, str]], tmp: Path) -> None:
+    """Every genre of the tuning set with one network per cover (fitted once), the knob at three settings."""
+    from tuning_set import tracks
+
+    songs = tracks()
+    print(HEADER.replace("fit + render", "render"))
+    print("| --- " * HEADER.count("|", 1) + "|")
+    first = next(iter(songs.values()))
+    video = tmp / "v.mp4"
+    for name in ("coffee", "rings"):
+        image = covers[name][0]
+        model = tmp / f"{name}.pt"
+        timed_render(first, video, image=image, size=64, save_model=model)  # the fit, once per cover
+        for song, path in songs.items():
+            for knob in KNOBS if name == "coffee" else (3.0,):
+                seconds = timed_render(path, video, model=model, size=SIZE, motion=knob)
+                label = "default (glow)" if knob == 3.0 else f"--motion {knob:g}"
+                print(row(song, f"{name} ({covers[name][1]})", label, seconds, video, image), flush=True)
+
+
+def sizes(covers: dict[str, tuple[Path, str]], tmp: Path) -> None:
+    """The same networks at 512 and 1024 square (10 s), and fit + render of 20 s at 1920x1080."""
+    print("| cover | size | SSIM (frames: mean / p10) | detail | motion | flashes | Mbit/s | render |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    song = SONGS["vibe_ace"]
+    for name in ("coffee", "rings", "cover"):
+        image = covers[name][0]
+        model = tmp / f"{name}-s.pt"
+        neuromv.render(song, tmp / "fit.mp4", image=image, size=64, start=START, duration=SECONDS, quiet=True,
+                       overwrite=True, save_model=model)
+        for side in (512, 1024):
+            video = tmp / "v.mp4"
+            start = time.perf_counter()
+            neuromv.render(song, video, model=model, size=side, start=START, duration=10.0, quiet=True,
+                           overwrite=True)
+            seconds = time.perf_counter() - start
+            s = neuromv.score(video, image=image)
+            print(f"| {name} | {side}x{side} | {s.ssim_mean:.2f} / {s.ssim_p10:.2f} | {s.detail:.2f} | "
+                  f"{s.motion:.1f} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {seconds:.0f} s |",
+                  flush=True)
+    seconds = timed_render(song, tmp / "hd.mp4", image=covers["coffee"][0], size="1920x1080")
+    s = neuromv.score(tmp / "hd.mp4", image=covers["coffee"][0])
+    print(f"\nfit + render of 20 s at 1920x1080 (coffee): {seconds:.0f} s; SSIM {s.ssim_mean:.2f} / {s.ssim_p10:.2f}, "
+          f"motion {s.motion:.1f}, {s.bitrate:.1f} Mbit/s (YouTube recommends 8 at 1080p30)")
+
+
+def figure(path: Path, tmp: Path, side: int = 1024) -> None:
+    """cover | a frame of the classic look | the same frame of glow | glow on a beat | glow off it, each at
+    ``side`` square, from the same song and cover."""
     from PIL import Image
 
-    song, cover = EXAMPLES / SONGS[0], EXAMPLES / COVERS[0][0]
-    with tempfile.TemporaryDirectory() as tmp:
-        video = neuromv.render(song, Path(tmp) / "v.mp4", image=cover, size=SIZE, start=START, duration=SECONDS,
-                               quiet=True)
-        frames = neuromv.read_frames(video)
-        samples = neuromv.read_audio(video)
-    onset = onset_strength(samples, 22050, 30, frames.shape[0])
-    on, off = int(np.argmax(onset)), int(np.argmin(onset[30:]) + 30)
-    still = np.median(frames, axis=0).astype(np.uint8)
-    target = (resize_image(load_image(cover), SIZE, SIZE) * 255).astype(np.uint8)
-    gap = np.full((SIZE, 6, 3), 255, np.uint8)
-    strip = np.concatenate([target, gap, still, gap, frames[on], gap, frames[off]], axis=1)
-    Image.fromarray(strip).save(path)
-    print(f"wrote {path}: cover | median frame | frame {on} (on a beat) | frame {off} (off)")
+    song, cover = SONGS["vibe_ace"], EXAMPLES / "coffee.jpg"
+    shots = {}
+    for look in ("classic", "glow"):
+        video = neuromv.render(song, tmp / f"{look}.mp4", image=cover, size=side, start=START, duration=6.0,
+                               preset=look, quiet=True, overwrite=True)
+        shots[look] = neuromv.read_frames(video)
+    samples = neuromv.read_audio(tmp / "glow.mp4")
+    onset = onset_strength(samples, 22050, 30, shots["glow"].shape[0])
+    on = int(np.argmax(onset[15:]) + 15)
+    off = int(np.argmin(onset[15:]) + 15)
+    middle = shots["glow"].shape[0] // 2
+    picture = load_image(cover)
+    (_, _, _, _), (cl, ct, cr, cb) = framing((picture.shape[1], picture.shape[0]), (side, side))
+    target = (resize_image(np.ascontiguousarray(picture[ct:cb, cl:cr]), side, side) * 255).astype(np.uint8)
+    gap = np.full((side, 12, 3), 255, np.uint8)
+    strip = np.concatenate([target, gap, shots["classic"][middle], gap, shots["glow"][middle], gap,
+                            shots["glow"][on], gap, shots["glow"][off]], axis=1)
+    Image.fromarray(strip).save(path, quality=80, optimize=True)
+    print(f"wrote {path}: cover | classic frame {middle} | glow frame {middle} | glow frame {on} (the strongest "
+          f"onset) | glow frame {off} (the weakest)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one song and one cover")
-    parser.add_argument("--figure", type=Path, help="also write the cover | still | on | off picture here")
-    parser.add_argument("--figure-only", action="store_true", help="skip the table")
-    parser.add_argument("--classic-everywhere", action="store_true",
-                        help="the classic recipe for every song and cover (default: the first pair only)")
     parser.add_argument("--tuning", action="store_true", help="the tuning set's songs (scripts/tuning_set.py)")
+    parser.add_argument("--sizes", action="store_true", help="512 and 1024 square, and 1080p's time")
+    parser.add_argument("--figure", type=Path, help="write only the cover | classic | glow | on | off picture")
     args = parser.parse_args()
-    if args.figure_only:
-        return figure(args.figure)
-    songs = {name: EXAMPLES / name for name in SONGS}
-    if args.tuning:
-        from tuning_set import tracks
-
-        songs = {f"{name}.ogg": path for name, path in tracks().items()}
-    covers = COVERS
-    if args.quick:
-        songs, covers = dict(list(songs.items())[:1]), COVERS[:1]
-    print(HEADER)
-    print("| --- " * HEADER.count("|", 1) + "|")
-    with tempfile.TemporaryDirectory() as tmp:
-        video = Path(tmp) / "v.mp4"
-        for song, path in songs.items():
-            for cover, kind in covers:
-                for motion in MOTIONS:
-                    start = time.perf_counter()
-                    neuromv.render(path, video, image=EXAMPLES / cover, size=SIZE, start=START,
-                                   duration=SECONDS, motion=motion, quiet=True, overwrite=True)
-                    label = f"--motion {motion:g}" + (" (default)" if motion == FitConfig.motion else "")
-                    print(row(song, cover, kind, label, time.perf_counter() - start, video), flush=True)
-                if (song, cover) == (SONGS[0], COVERS[0][0]) or args.classic_everywhere and song in SONGS:
-                    start = time.perf_counter()
-                    classic(EXAMPLES / song, EXAMPLES / cover, video)
-                    print(row(song, cover, kind, "classic recipe", time.perf_counter() - start, video), flush=True)
-    if args.figure:
-        figure(args.figure)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        covers = drawn_covers(tmp)
+        if args.figure:
+            return figure(args.figure, tmp)
+        if args.tuning:
+            return tuning(covers, tmp)
+        if args.sizes:
+            return sizes(covers, tmp)
+        songs = SONGS
+        if args.quick:
+            songs, covers = dict(list(SONGS.items())[:1]), {"coffee": covers["coffee"]}
+        table(covers, songs, tmp)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ audio track of a video file, ...) is decoded by FFmpeg. Times on the grid are ex
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -137,8 +138,8 @@ class AudioStream:
             raise AudioError(f"song {str(self.path)!r} is silent{where} (peak {self.peak:.1e}{damaged}); "
                              "there is no music to follow")
         if self.bad_samples:
-            log.warning("warning: song %r has %d NaN or infinite samples, the first at %.3f s; they are played "
-                        "as silence", str(self.path), self.bad_samples, self.first_bad)
+            _warn_once(f"warning: song {str(self.path)!r} has {self.bad_samples} NaN or infinite samples, the first "
+                       f"at {self.first_bad:.3f} s; they are played as silence")
 
 
 def open_audio(path: str | Path, *, start: float = 0.0, duration: float | None = None,
@@ -291,3 +292,10 @@ def _open_ffmpeg(path: Path, start: float, duration: float | None, block_seconds
             process.kill()
 
     return AudioStream(path, start, duration, rate, channels, read())
+
+
+@functools.lru_cache(maxsize=256)
+def _warn_once(message: str) -> None:
+    """Log ``message`` as a warning the first time only: a render decodes its song more than once (the latents,
+    the preset's features)."""
+    log.warning("%s", message)

@@ -163,7 +163,7 @@ def test_a_catalogue_renders_shares_its_fits_and_resumes(cluster, tmp_path):
     out = tmp_path / "videos"
     common = {"song": str(SONG), "image": str(COVER), "duration": 1.5, "steps": 40, "seed": 3}
     manifest = _manifest(tmp_path, [
-        {**common, "size": 32, "output": "a-32.mp4"},
+        {**common, "size": 32, "output": "a-32.mp4", "preset": "classic"},  # both fitted the classic way
         {**common, "size": "48x32", "output": "sizes/a-48.mp4", "preset": "pulse"},
         {"song": str(OTHER), "size": 32, "duration": 1.5},
     ])
@@ -179,7 +179,7 @@ def test_a_catalogue_renders_shares_its_fits_and_resumes(cluster, tmp_path):
     assert all(e["seconds"] > 0 and e["node"] and e["peak_mb"] > 0 for e in entries)
     # the shared fit is the fit the job would have made alone: the same frames as a plain render
     alone = render(SONG, tmp_path / "alone.mp4", image=COVER, duration=1.5, steps=40, seed=3, size=32, threads=1,
-                   quiet=True)
+                   preset="classic", quiet=True)
     assert np.array_equal(read_frames(alone), read_frames(out / "a-32.mp4"))
     assert not _partials(out)
     # a rerun skips every job done, without touching its video
