@@ -198,7 +198,9 @@ def interrupted_run(tmp_path: Path, command: list[str], signals: list[signal.Sig
     return proc.returncode, err
 
 
-CLI = ["-m", "neuromv", "render", "{song}", "-o", "{out}", "--size", "{size}", "-q"]
+#: A render to interrupt while it encodes (classic: its frames start at once, where glow first previews the whole
+#: 2-minute song to scale its swings).
+CLI = ["-m", "neuromv", "render", "{song}", "-o", "{out}", "--size", "{size}", "-q", "--preset", "classic"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
