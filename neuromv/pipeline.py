@@ -25,8 +25,9 @@ from .bank import FeatureBank, feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
 from .fit import fit, load_image, recipe
-from .score import visual_change
+from .params import LUMA
 from .render import FrameSource, cpu_threads, pick_device, pick_precision
+from .score import visual_change
 from .spec import RenderSpec, fields, size_for_aspect
 from .stems import separate
 from .video import AudioTrack, VideoWriter, check_output, pick_encoder, pick_preset, pick_threads
@@ -225,33 +226,34 @@ def _scaled(spec: RenderSpec, look: presets.Preset, panels: list[tuple[cppn.CPPN
     tracks, and what was found."""
     bank = song_bank(spec, learned_too=bool(presets.learned_features(look)))
     fps = float(spec.frame_rate)
-    seen: dict[float, tuple[float, flashes.Flashes]] = {}
+    seen: dict[float, tuple[float, float]] = {}  # gain -> (the preview's motion, its worst flashes a second)
 
     def measure(gain: float) -> float:
         if gain not in seen:
             frames = _preview(spec, panels, presets.tracks(look.scaled(gain), bank), device)
-            gray = frames.astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-            seen[gain] = float(visual_change(gray)[1:].mean()) if len(frames) > 1 else 0.0, flashes.flashes(frames, fps)
+            gray = frames.astype(np.float32) @ np.asarray(LUMA, np.float32)
+            found = flashes.flashes(frames, fps)
+            motion = float(visual_change(gray)[1:].mean()) if len(frames) > 1 else 0.0
+            seen[gain] = motion, max(found.general, found.red)
         return seen[gain][0]
 
-    gain = motion_gain(measure, spec.motion)
-    wanted = gain
-    if limits_flashes(spec):
+    def safe(gain: float) -> bool:
         measure(gain)
-        if max(seen[gain][1].general, seen[gain][1].red) > flashes.TARGET:  # the largest gain below it (gain 0 moves only by z)
-            low, high = 0.0, gain
-            for _ in range(SAFE_STEPS):
-                middle = (low + high) / 2
-                measure(middle)
-                low, high = (middle, high) if max(seen[middle][1].general, seen[middle][1].red) <= flashes.TARGET else (low, middle)
-            gain = low
-            log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
-                        "allows 3); its swings are held to %.2f of that, %.1f gray levels a frame",
-                        spec.motion, max(seen[wanted][1].general, seen[wanted][1].red), gain / max(wanted, 1e-9), measure(gain))
+        return seen[gain][1] <= flashes.TARGET
+
+    gain = wanted = motion_gain(measure, spec.motion)
+    if limits_flashes(spec) and not safe(gain):  # the largest gain that is safe (gain 0 is a still picture)
+        low, high = 0.0, gain
+        for _ in range(SAFE_STEPS):
+            middle = (low + high) / 2
+            low, high = (middle, high) if safe(middle) else (low, middle)
+        gain = low
+        log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
+                    "allows 3); its swings are held to %.2f of that, %.1f gray levels a frame",
+                    spec.motion, seen[wanted][1], gain / max(wanted, 1e-9), measure(gain))
     measure(gain)
     scaled = look.scaled(gain)
-    facts = dict(gain=round(gain, 4), wanted=spec.motion, preview=round(seen[gain][0], 3),
-                 flashes=max(seen[gain][1].general, seen[gain][1].red))
+    facts = dict(gain=round(gain, 4), wanted=spec.motion, preview=round(seen[gain][0], 3), flashes=seen[gain][1])
     return spec.replace(preset=scaled.to_json()), presets.tracks(scaled, bank), facts
 
 

@@ -78,7 +78,7 @@ def test_score_needs_audio(tmp_path, capsys):
 
 
 def test_default_fitted_render_keeps_moving_with_the_beat(tmp_path):
-    """Fitting with the defaults must not freeze the video: floors set from measurement (reactivity 0.91,
+    """Fitting the classic way must not freeze the video: floors set from measurement (reactivity 0.91,
     motion 8.6 gray levels per frame on this track with the cover fixture, 2 cores)."""
     from PIL import Image
 
@@ -87,9 +87,9 @@ def test_default_fitted_render_keeps_moving_with_the_beat(tmp_path):
     cover = tmp_path / "cover.png"
     y, x = np.mgrid[0:64, 0:64] / 64.0
     Image.fromarray((np.stack([x, y, (x * y) ** 0.5], axis=2) * 255).astype(np.uint8)).save(cover)
-    result = neuromv.score(neuromv.render(song, tmp_path / "fit.mp4", size="64x64", image=cover, quiet=True),
-                           image=cover)
-    assert result.reactivity_best > 0.6 and result.motion > 2.0 and abs(result.lag) <= 1  # in sync: |lag| <= 1
+    result = neuromv.score(neuromv.render(song, tmp_path / "fit.mp4", size="64x64", image=cover, preset="classic",
+                                          quiet=True), image=cover)  # the classic fit's trade-off (glow's: test_glow)
+    assert result.reactivity > 0.6 and result.motion > 2.0 and abs(result.lag) <= 1
     assert result.psnr_median > 20
 
 
