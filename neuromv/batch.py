@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from . import cppn, presets, record
+from . import cppn, flashes, presets, record
 from .errors import NeuromvError, OptionError, OutputError
 from .files import content_hash
 from .heap import peak_mb
@@ -283,6 +284,21 @@ class Tracker:
 
 # --- the driver --------------------------------------------------------------------------------------------------
 
+def _compile_kernels() -> None:
+    """Compile the numba kernels a render runs (librosa's beat tracker, the flash counter), here, once, into
+    numba's on-disk cache, before any worker starts. Workers of a fresh install that compile the same cached kernel at
+    once can load each other's half-written cache and crash (seen: SIGSEGV in librosa's beat tracker, two workers on
+    one machine). Workers on other machines compile their own; see docs/batch.md."""
+    from .audio import Audio
+    from .bank import feature_bank
+
+    seconds = 2.0
+    t = np.arange(int(22050 * seconds), dtype=np.float32) / 22050
+    clicks = (np.sin(2 * np.pi * 220 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)[None]
+    feature_bank(Audio(clicks, 22050, Path("kernels.wav")), 30)
+    flashes.flashes(np.zeros((4, 2 * flashes.GRID, 2 * flashes.GRID, 3), np.uint8), 30.0)
+
+
 @contextlib.contextmanager
 def _ray(address: str | None) -> Iterator[Any]:
     """Ray connected to ``address``, or started on this machine's cores on loopback; shut down (or disconnected)
@@ -409,6 +425,7 @@ def render_batch(manifest: str | Path, out: str | Path, *, address: str | None =
     with tqdm(total=len(jobs) + len(bad), initial=len(bad) + result.skipped, desc="batch", unit="video",
               disable=quiet, dynamic_ncols=True) as bar:
         if todo:
+            _compile_kernels()
             _run(todo, out, ledger, result, bar, address=address, cpus=cpus_per_job, retries=retries)
     return result
 
