@@ -48,6 +48,11 @@ class Flashes:
     def safe(self) -> bool:
         return self.general <= LIMIT and self.red <= LIMIT
 
+    @property
+    def worst(self) -> float:
+        """The worse of the general and red flashes a second."""
+        return max(self.general, self.red)
+
 
 def linear(rgb: np.ndarray) -> np.ndarray:
     """sRGB uint8 (or 0-255 floats) -> linear light, 0-1 (float32)."""
@@ -194,19 +199,16 @@ class Taming:
 def tame(check: Callable[[int], Flashes], fps: float) -> Taming:
     """The shortest smoothing window (frames, up to :data:`LONGEST` seconds) whose preview, ``check(window)``,
     flashes at most :data:`TARGET` times a second; 1 when the render is already safe, after a single look."""
-    def worst(result: Flashes) -> float:
-        return max(result.general, result.red)
-
-    before = worst(check(1))
+    before = check(1).worst
     if before <= TARGET:
         return Taming(1, before, before)
     low, high = 1, max(3, round(LONGEST * fps))  # low fails; high is taken when nothing shorter passes
     after = None
     while high - low > 1:
         middle = (low + high) // 2
-        result = worst(check(middle))
+        result = check(middle).worst
         if result <= TARGET:
             high, after = middle, result
         else:
             low = middle
-    return Taming(high, before, after if after is not None else worst(check(high)))
+    return Taming(high, before, after if after is not None else check(high).worst)

@@ -234,7 +234,7 @@ def _scaled(spec: RenderSpec, look: presets.Preset, panels: list[tuple[cppn.CPPN
             gray = frames.astype(np.float32) @ np.asarray(LUMA, np.float32)
             found = flashes.flashes(frames, fps)
             motion = float(visual_change(gray)[1:].mean()) if len(frames) > 1 else 0.0
-            seen[gain] = motion, max(found.general, found.red)
+            seen[gain] = motion, found.worst
         return seen[gain][0]
 
     def safe(gain: float) -> bool:
