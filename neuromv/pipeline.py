@@ -36,8 +36,9 @@ log = logging.getLogger("neuromv")
 
 #: Side of each panel in the flash limit's preview: 4 samples in each cell of the flash analysis's grid.
 PREVIEW = 2 * flashes.GRID
-#: A ``"motion": "scaled"`` preset's swings are scaled by at most this (a near-silent song does not swing wildly).
-MAX_GAIN = 4.0
+#: A ``"motion": "scaled"`` preset's gain is at most this: its swings 4 times as deep and its light 4 times as fast
+#: (:meth:`presets.Preset.scaled`), so that a near-silent song does not swing wildly.
+MAX_GAIN = 16.0
 #: The motion search's steps after gains 0 and 1, and how near (a fraction of ``--motion``) it stops.
 GAIN_STEPS, GAIN_TOLERANCE = 4, 0.05
 #: Halvings of the gain when the wanted motion would flash.

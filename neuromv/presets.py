@@ -66,10 +66,12 @@ COLOURS = ("hue", "saturation", "brightness", "contrast")
 #: The parameters of the rings of light (an exposure that varies over the picture, after the colours).
 LIGHTS = ("light", "light_phase")
 #: The parameters a ``"motion": "scaled"`` preset scales, and the value each swings from: its neutral value, but 0
-#: (still) for the latents' pull. Folds are counted, and the light's travel keeps its pace (it sets how often a part
-#: of the picture brightens, which the flash limit counts), so neither is scaled.
+#: (still) for the latents' pull. Folds are counted, so they are not scaled; the light's travel is a speed
+#: (:data:`SPEEDS`).
 SWINGS_FROM = {name: 0.0 if name == "latent_gain" else neutral for name, (neutral, _) in PARAMS.items()
                if name not in ("kaleido", "light_phase")}
+#: What a scaled preset speeds up, from 0, beyond a gain of 1 (see :meth:`Preset.scaled`).
+SPEEDS = ("light_phase",)
 _KEYS = ("feature", "value", "min", "max", "avg", "step", "fps", "smooth", "integrate")
 BUILT_IN = resources.files(__package__) / "preset_files"
 
@@ -127,23 +129,28 @@ class Preset:
         return {**top, "params": params}
 
     def scaled(self, gain: float) -> Preset:
-        """Every parameter's swing from :data:`SWINGS_FROM` times ``gain`` (its mapping's min, max, avg, value and
-        step: the track scales exactly), z's pull (``latent_gain``, 1 when left out) included but never beyond what it
-        was (a fitted network has seen no further), as a plain preset (``motion`` no longer asks for scaling). Gain 0
-        is a still picture."""
-        def about(name: str, value: float | None, offset: bool = True) -> float | None:
-            if value is None:
-                return None
-            origin = SWINGS_FROM[name] if offset else 0.0
-            times = min(gain, 1.0) if name == "latent_gain" else gain  # z no further than the network has seen
-            return float(f"{origin + times * (value - origin):.9g}")
+        """The preset's swings scaled by ``gain``, as a plain preset (``motion`` no longer asks for scaling).
+
+        Up to 1, every parameter's swing from :data:`SWINGS_FROM` is ``gain`` times the preset's (its mapping's min,
+        max, avg, value and step: the track scales exactly); gain 0 is a still picture. Beyond 1 the gain is shared
+        between the swings' strength and the light's speed (:data:`SPEEDS`), ``sqrt(gain)`` each: a frame strays
+        from the cover by the swings' depth alone, so faster rings buy motion without costing fidelity. z's pull
+        (``latent_gain``, 1 when left out) is scaled too, but never beyond what it was (a fitted network has seen no
+        further)."""
+        depth, speed = (gain, 1.0) if gain <= 1 else (math.sqrt(gain), math.sqrt(gain))
+
+        def scale(name: str, m: Mapping) -> Mapping:
+            times = min(gain, 1.0) if name == "latent_gain" else speed if name in SPEEDS else depth
+            origin = SWINGS_FROM.get(name, 0.0)
+
+            def about(value: float | None, origin: float = origin) -> float | None:
+                return None if value is None else float(f"{origin + times * (value - origin):.9g}")
+
+            return dataclasses.replace(m, min=about(m.min), max=about(m.max), avg=about(m.avg), value=about(m.value),
+                                       step=about(m.step, 0.0) if times > 0 else None)
 
         given = {"latent_gain": Mapping(value=PARAMS["latent_gain"][0]), **self.params}  # z's pull is scaled too
-        params = {name: m if name not in SWINGS_FROM else
-                  dataclasses.replace(m, min=about(name, m.min), max=about(name, m.max), avg=about(name, m.avg),
-                                      value=about(name, m.value),
-                                      step=about(name, m.step, offset=False) if gain > 0 else None)
-                  for name, m in given.items()}
+        params = {name: scale(name, m) if name in SWINGS_FROM or name in SPEEDS else m for name, m in given.items()}
         return dataclasses.replace(self, params=params, motion=None)
 
     def to_json(self) -> str:

@@ -243,8 +243,8 @@ class RenderSpec:
                        "latent per frame", check=_fps)
     crf: int = _option(DEFAULT_CRF, "video", "x264 quality, 0-51, lower is better (NVENC: -cq)",
                        check=_via(check_crf))
-    x264_preset: str = _option("auto", "video", "x264 speed preset (NVENC: the matching p1-p7); auto = ultrafast "
-                               "when the CPU renders (the encoder leaves the cores to the network), veryfast on a GPU",
+    x264_preset: str = _option("auto", "video", "x264 speed preset (NVENC: the matching p1-p7); auto = veryfast, "
+                               "on one thread when the CPU renders (the encoder leaves the cores to the network)",
                                choices=X264_PRESET_CHOICES)
     encoder: str = _option("auto", "video", "video encoder: auto = NVENC when rendering on a CUDA GPU that has it "
                            "(T4, L4, RTX), else libx264", choices=ENCODERS)

@@ -11,7 +11,7 @@ import neuromv
 from neuromv import presets
 from neuromv.bank import feature_bank
 from neuromv.audio import load_audio
-from neuromv.pipeline import motion_gain
+from neuromv.pipeline import MAX_GAIN, motion_gain
 
 
 @pytest.fixture(scope="module")
@@ -38,22 +38,26 @@ def detailed(tmp_path_factory) -> str:
     return str(path)
 
 
-def test_a_scaled_preset_scales_every_swing_about_its_neutral_value(drums):
+def test_a_scaled_preset_scales_every_swing_about_its_neutral_value_and_beyond_one_the_light_speed_too(drums):
     look = presets.load("glow")
     bank = feature_bank(load_audio(drums), 30)
-    plain, doubled = presets.tracks(look, bank), presets.tracks(look.scaled(2.5), bank)
-    assert look.scaled(2.5).motion is None and look.scaled(2.5).fit == "faithful"
-    for name in presets.SWINGS_FROM:
+    plain, halved, far = (presets.tracks(p, bank) for p in (look, look.scaled(0.5), look.scaled(6.25)))
+    assert look.scaled(6.25).motion is None and look.scaled(6.25).fit == "faithful"
+    for name in presets.SWINGS_FROM:  # gain 0.5: half the swings; 6.25: 2.5x the swings and 2.5x the speed
         if name == "latent_gain":  # z's pull scales down, never up: the fitted network saw no further
-            assert np.all(doubled[name] == 1) and np.all(presets.tracks(look.scaled(0.5), bank)[name] == 0.5)
+            assert np.all(far[name] == 1) and np.all(halved[name] == 0.5)
             continue
         origin = presets.SWINGS_FROM[name]
-        np.testing.assert_allclose(doubled[name] - origin, 2.5 * (plain[name] - origin), atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(halved[name] - origin, 0.5 * (plain[name] - origin), atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(far[name] - origin, 2.5 * (plain[name] - origin), atol=1e-5, err_msg=name)
+    for name in presets.SPEEDS:
+        np.testing.assert_array_equal(halved[name], plain[name])
+        np.testing.assert_allclose(far[name], 2.5 * plain[name], rtol=1e-5, err_msg=name)
     still = presets.tracks(look.scaled(0.0), bank)
     for name in set(still.names) & set(presets.SWINGS_FROM):  # the light's travel keeps its pace, unseen
         assert np.all(still[name] == presets.SWINGS_FROM[name]), name
     assert np.all(still["latent_gain"] == 0)  # z's pull too: gain 0 is a still picture
-    assert presets.load(look.scaled(2.5).to_json()) == look.scaled(2.5)  # as a video records it
+    assert presets.load(look.scaled(6.25).to_json()) == look.scaled(6.25)  # as a video records it
 
 
 def test_the_motion_search_finds_the_gain_of_a_curved_measure():
@@ -66,7 +70,7 @@ def test_the_motion_search_finds_the_gain_of_a_curved_measure():
     gain = motion_gain(measure, 2.5)
     assert abs(measure(gain) - 2.5) <= 0.05 * 2.5 and len(calls) <= 7
     assert motion_gain(measure, 0.2) == 0.0  # below z's own motion: no swing
-    assert motion_gain(measure, 100.0) == pytest.approx(4.0)  # at most MAX_GAIN
+    assert motion_gain(measure, 100.0) == pytest.approx(MAX_GAIN)
 
 
 def test_the_default_moves_by_the_motion_knob_and_records_a_plain_preset(tmp_path, drums):

@@ -32,14 +32,14 @@ def test_frame_count_and_av_duration(tmp_path, fps, no_ffmpeg_left):
     info = neuromv.probe(out)
     assert (info.codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
     assert info.metadata["spec"]["fps"] == str(fps) and info.metadata["neuromv"] == neuromv.__version__
-    assert (info.metadata["made"]["x264_preset"], info.metadata["spec"]["crf"]) == ("ultrafast", 18)  # auto, on a CPU
+    assert (info.metadata["made"]["x264_preset"], info.metadata["spec"]["crf"]) == ("veryfast", 18)  # auto, on a CPU
     assert b" threads=1 " in out.read_bytes()  # x264's own settings record: one encoder thread beside a CPU render
 
 
-def test_auto_preset_follows_the_render_device():
+def test_auto_preset_is_veryfast_and_one_thread_beside_a_cpu_render():
     from neuromv.video import pick_preset, pick_threads
 
-    assert pick_preset("auto", "cpu") == "ultrafast" and pick_preset(None, "cuda") == "veryfast"
+    assert pick_preset("auto", "cpu") == "veryfast" and pick_preset(None, "cuda") == "veryfast"
     assert pick_preset("slow", "cpu") == "slow"
     assert (pick_threads("auto", "cpu"), pick_threads(None, "cuda"), pick_threads("ultrafast", "cpu")) == (1, 0, 0)
     with pytest.raises(neuromv.OptionError, match=r"x264_preset='warp' is not one of \['auto', 'ultrafast'"):
