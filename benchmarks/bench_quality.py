@@ -43,8 +43,8 @@ def drawn_covers(folder: Path) -> dict[str, tuple[Path, str]]:
 
     covers = {"cover": (EXAMPLES / "cover.jpg", "text"), "hubble": (EXAMPLES / "hubble.jpg", "stars"),
               "coffee": (EXAMPLES / "coffee.jpg", "photo")}
-    side = 512
-    y, x = (np.mgrid[0:side, 0:side] + 0.5) / side * 2 - 1
+    side, fine = 512, 1024  # the rings are drawn at the largest size scored, so that 1024² compares like with like
+    y, x = (np.mgrid[0:fine, 0:fine] + 0.5) / fine * 2 - 1
     r = np.hypot(x, y)
     glow = np.exp(-((np.mod(r * 10, 1.0) - 0.5) ** 2) / 0.004)  # thin rings, 10 a half-side
     rings = np.stack([glow * (0.4 + 0.6 * (1 - r / 1.5)), glow * 0.8 * np.abs(x), glow], axis=2)

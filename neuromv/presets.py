@@ -19,7 +19,8 @@ for every implementation, the browser player's included):
    ``ceil(floor(i * fps / video_fps + 1e-9) / fps * video_fps - 1e-9)``, the first frame at or after the latest update
    time (default: every frame);
 5. **integrate** (optional): the value is a speed per second and the parameter its running sum,
-   ``p[0] = 0``, ``p[i] = p[i-1] + v[i-1] / video_fps`` (rotation and pan that travel).
+   ``p[0] = 0``, ``p[i] = p[i-1] + v[i] / video_fps`` (rotation and pan that travel): the step into frame ``i`` is
+   frame ``i``'s speed, so a travel is on time with the music.
 
 So a parameter's track is a function of the feature track alone, and frame k of a video depends only on k.
 """
@@ -331,9 +332,10 @@ def hold_index(frames: int, video_fps: float, rate: float | None) -> np.ndarray:
 
 
 def integrate(v: np.ndarray, video_fps: float) -> np.ndarray:
-    """The running sum of a speed per second: ``p[0] = 0``, ``p[i] = p[i-1] + v[i-1] / video_fps``."""
+    """The running sum of a speed per second: ``p[0] = 0``, ``p[i] = p[i-1] + v[i] / video_fps`` (the step into
+    frame ``i`` at frame ``i``'s speed)."""
     out = np.zeros_like(v)
-    out[1:] = np.cumsum(v[:-1]) / video_fps
+    out[1:] = np.cumsum(v[1:]) / video_fps
     return out
 
 

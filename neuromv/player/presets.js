@@ -67,12 +67,12 @@ export function holdIndex(frames, videoFps, updates) {
   return index;
 }
 
-/** The running sum of a speed per second: p[0] = 0, p[i] = p[i-1] + v[i-1] / fps. */
+/** The running sum of a speed per second: p[0] = 0, p[i] = p[i-1] + v[i] / fps (the step into frame i at its speed). */
 export function integrate(v, fps) {
   const out = new Float64Array(v.length);
   let sum = 0;
   for (let i = 1; i < v.length; i++) {
-    sum += v[i - 1];
+    sum += v[i];
     out[i] = sum / fps;
   }
   return out;
