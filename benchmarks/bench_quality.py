@@ -3,6 +3,7 @@ by `neuromv score` against the cover as the render frames it.
 
     python benchmarks/bench_quality.py                  # examples x covers of six kinds (about 15 minutes, 2 cores)
     python benchmarks/bench_quality.py --quick          # one song, one cover
+    python benchmarks/bench_quality.py --cover wide     # only these covers (repeatable)
     python benchmarks/bench_quality.py --tuning         # the tuning set's genres, and --motion's predictability
     python benchmarks/bench_quality.py --sizes          # 512 and 1024 square, and the time at 1080p
     python benchmarks/bench_quality.py --figure docs/glow.jpg   # cover | classic | glow | on a beat | off it
@@ -176,6 +177,7 @@ def main() -> None:
     parser.add_argument("--tuning", action="store_true", help="the tuning set's songs (scripts/tuning_set.py)")
     parser.add_argument("--sizes", action="store_true", help="512 and 1024 square, and 1080p's time")
     parser.add_argument("--figure", type=Path, help="write only the cover | classic | glow | on | off picture")
+    parser.add_argument("--cover", action="append", help="only these covers in the table (repeatable)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -189,6 +191,8 @@ def main() -> None:
         songs = SONGS
         if args.quick:
             songs, covers = dict(list(SONGS.items())[:1]), {"coffee": covers["coffee"]}
+        if args.cover:
+            covers = {name: covers[name] for name in args.cover}
         table(covers, songs, tmp)
 
 

@@ -25,6 +25,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -160,8 +161,10 @@ def _job(number: int, text: str, folder: Path, out: Path, hashes: dict[str, str]
     key = _digest({"spec": recorded, "output": output, "inputs": inputs})
     fit_key = None
     if shares_fit(spec):
+        how = presets.load(spec.preset).fit  # the preset decides how the cover is fitted
+        framed = {"frame": str(Fraction(*spec.frame_size))} if how == "faithful" else {}  # and the frame's part of it
         fit_key = _digest({"spec": {k: v for k, v in recorded.items() if k not in RENDER_ONLY}, "inputs": inputs,
-                           "fit": presets.load(spec.preset).fit})  # the preset decides how the cover is fitted
+                           "fit": how, **framed})
     return Job(number, spec, output, key, fit_key)
 
 

@@ -34,6 +34,9 @@ FAITHFUL_SIDE = 1024
 SETTLED_GAIN, SETTLED_FOURIER = 1.0, 6.0
 #: A faithful fit's latent rows and points a step.
 FAITHFUL_FRAMES, FAITHFUL_PIXELS = 1, 8192
+#: The share of a faithful fit's points drawn in the part of the cover the frame shows, when it shows only a part (a
+#: square frame of a 2:1 cover); the rest are drawn over the whole cover, so another framing still has it.
+FRAMED_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class FitConfig:
     ``faithful``: fit every frame to the image at continuous coordinates (``motion`` is not used): each step's pixels
     are drawn anywhere in the picture, not on the training grid, and their targets read bilinearly from the image at
     ``resolution``, so the network is the image between grid points too, at any output size (see
-    :func:`_continuous`).
+    :func:`_continuous`). ``window``: with ``faithful``, the half-width and half-height (in the network's coordinates)
+    of the part of the image the frame shows, when that is not all of it: :data:`FRAMED_SHARE` of the points are
+    drawn there.
     """
 
     steps: int = 2000
@@ -55,6 +60,7 @@ class FitConfig:
     resolution: int = 256
     motion: float = 3.0
     faithful: bool = False
+    window: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         for name, low, high in (("steps", 0, 1_000_000), ("frames", 1, 4096), ("pixels", 1, 10_000_000),
@@ -68,13 +74,15 @@ class FitConfig:
             raise OptionError(f"motion={self.motion!r} must be a number of gray levels per frame from 0 to 50")
 
 
-def recipe(fit_kind: str, *, steps: int, lr: float, motion: float) -> FitConfig:
+def recipe(fit_kind: str, *, steps: int, lr: float, motion: float,
+           window: tuple[float, float] | None = None) -> FitConfig:
     """The fitting a preset asks for (its ``fit``, see :data:`neuromv.presets.FITS`): ``spread`` keeps ``motion``
     of the latents' spread; ``faithful`` fits every frame to the cover at continuous points, one latent row and
-    :data:`FAITHFUL_PIXELS` points a step."""
+    :data:`FAITHFUL_PIXELS` points a step, most of them in ``window`` when the frame shows only that part of the
+    cover (:func:`shown`)."""
     if fit_kind == "faithful":
         return FitConfig(steps=steps, lr=lr, motion=motion, faithful=True, frames=FAITHFUL_FRAMES,
-                         pixels=FAITHFUL_PIXELS)
+                         pixels=FAITHFUL_PIXELS, window=window)
     return FitConfig(steps=steps, lr=lr, motion=motion)
 
 
@@ -129,6 +137,16 @@ def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.clip(np.stack([np.asarray(p) for p in planes], axis=2), 0.0, 1.0)
 
 
+def shown(image_shape: tuple[int, ...], frame_size: tuple[int, int]) -> tuple[float, float] | None:
+    """The half-width and half-height, in the network's coordinates (the short side spanning [-1, 1]), of the part of
+    an image that a frame of ``frame_size`` (width, height) shows; None when it shows all of it."""
+    height, width = image_shape[:2]
+    cx, cy = width / min(width, height), height / min(width, height)
+    fx, fy = frame_size[0] / min(frame_size), frame_size[1] / min(frame_size)
+    window = min(fx, cx), min(fy, cy)
+    return None if window[0] >= cx - 1e-9 and window[1] >= cy - 1e-9 else window
+
+
 def fit_size(image_shape: tuple[int, ...], resolution: int) -> tuple[int, int]:
     """(width, height) with the image's aspect and the long side ``resolution``."""
     height, width = image_shape[:2]
@@ -164,7 +182,7 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     for _ in bar:
         rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
         if config.faithful:  # every frame is the image, at points anywhere in it
-            points, wanted = _continuous(picture, pixels, generator)
+            points, wanted = _continuous(picture, pixels, generator, config.window)
             loss = torch.mean((model(points, z_all[rows]) - wanted[None]) ** 2)
         else:
             where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
@@ -184,13 +202,18 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     return result
 
 
-def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator,
+                window: tuple[float, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` points drawn uniformly over the picture ([1, 3, H, W]) as the network's (x, y, r) coordinates
     ([count, 3], the short side spanning [-1, 1] as :func:`coordinate_grid`), and the picture there, read bilinearly
-    ([count, 3])."""
+    ([count, 3]). With a ``window`` (half-width, half-height), :data:`FRAMED_SHARE` of them are drawn in it."""
     height, width = picture.shape[2:]
+    ex, ey = width / min(width, height), height / min(width, height)  # the picture's half-extent
     unit = torch.rand((count, 2), generator=generator).to(picture.device) * 2 - 1  # [-1, 1] across each side
-    x, y = unit[:, 0] * (width / min(width, height)), unit[:, 1] * (height / min(width, height))
+    if window is not None:  # the frame's part of the picture, as a fraction of its half-extent
+        framed = int(count * FRAMED_SHARE)
+        unit[:framed] *= torch.tensor([window[0] / ex, window[1] / ey], device=picture.device)
+    x, y = unit[:, 0] * ex, unit[:, 1] * ey
     points = torch.stack([x, y, torch.sqrt(x * x + y * y)], dim=1)
     wanted = torch.nn.functional.grid_sample(picture, unit.view(1, 1, count, 2), mode="bilinear",
                                              padding_mode="border", align_corners=False)  # [1, 3, 1, count]

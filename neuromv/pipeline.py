@@ -24,7 +24,7 @@ from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .bank import FeatureBank, feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
-from .fit import fit, load_image, recipe
+from .fit import fit, load_image, recipe, shown
 from .params import LUMA
 from .render import FrameSource, cpu_threads, pick_device, pick_precision
 from .score import visual_change
@@ -175,7 +175,8 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
         stem_facts, panel_latents = _stem_latents(spec, song, frames, latent_config, device, features)
         facts.update(stem_facts)
     look = presets.load(spec.preset)
-    fit_config = recipe(look.fit, steps=spec.steps, lr=spec.lr, motion=spec.motion)
+    window = shown(cover.shape, spec.frame_size) if cover is not None else None
+    fit_config = recipe(look.fit, steps=spec.steps, lr=spec.lr, motion=spec.motion, window=window)
     fitting = cover is not None and spec.steps > 0 and fitted is None
     shared = spec.stems is None or spec.panels == "shared"
     if fitting and shared:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from conftest import beat_track, tone, write_wav
 
 import neuromv
@@ -115,3 +116,28 @@ def test_every_frame_of_a_fitted_default_render_is_the_cover(tmp_path, drums, de
 #: Floors for the detailed cover with 600 fitting steps: every frame's SSIM (10th percentile; measured 0.75 at 192)
 #: and its fine detail (measured 0.32 at 192: a 32-wide network, see docs/quality.md for the bound).
 SSIM_FLOOR, DETAIL_FLOOR = 0.65, 0.2
+
+
+def test_a_faithful_fit_spends_its_points_where_the_frame_shows_the_cover(detailed):
+    """A square frame of a 2:1 cover shows its middle square: the fit draws most of its points there, and is better
+    there than a fit over the whole cover, while still having the rest for another framing."""
+    from neuromv.cppn import CPPNConfig, build, coordinate_grid
+    from neuromv.fit import fit, load_image, recipe, resize_image, shown
+
+    half = load_image(detailed)  # 192x192: the middle square, with a mirrored copy either side of it
+    wide = np.concatenate([half[:, 96:][:, ::-1], half, half[:, :96][:, ::-1]], axis=1)  # 192x384
+    assert shown(wide.shape, (64, 64)) == (1.0, 1.0) and shown(wide.shape, (128, 64)) is None
+    z = np.zeros((4, 8), np.float32)
+    errors = {}
+    for name, window in (("whole", None), ("framed", shown(wide.shape, (64, 64)))):
+        network = build(CPPNConfig(latent_dim=8), seed=3)
+        fit(network, wide, z, config=recipe("faithful", steps=400, lr=0.01, motion=3.0, window=window), seed=3,
+            progress=False)
+        with torch.no_grad():
+            middle = network(coordinate_grid(96, 96), torch.zeros(1, 8))[0].reshape(96, 96, 3).numpy()
+            whole = network(coordinate_grid(192, 96), torch.zeros(1, 8))[0].reshape(96, 192, 3).numpy()
+        errors[name] = (float(np.mean((middle - resize_image(half, 96, 96)) ** 2)),
+                        float(np.mean((whole - resize_image(wide, 192, 96)) ** 2)))
+    assert errors["framed"][0] < 0.8 * errors["whole"][0], errors  # better where the frame shows the cover
+    baseline = float(np.mean((wide - wide.mean(axis=(0, 1))) ** 2))  # the cover's own variance: a flat guess
+    assert errors["framed"][1] < 0.25 * baseline, (errors, baseline)  # and the rest is still the cover
