@@ -182,6 +182,12 @@ def build(config: CPPNConfig, seed: int = 0) -> CPPN:
     return init_weights(CPPN(config), seed)
 
 
+def extent(width: int, height: int) -> tuple[float, float]:
+    """How far a picture of ``width`` x ``height`` reaches from its centre in the network's coordinates (x, y): 1 on
+    the shorter side, further on the longer one (see :func:`coordinate_grid`)."""
+    return width / min(width, height), height / min(width, height)
+
+
 def coordinate_grid(width: int, height: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """float32 [height * width, 3]: (x, y, r) at pixel centres, row-major.
 

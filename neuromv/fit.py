@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .cppn import CPPN, coordinate_grid
+from .cppn import CPPN, coordinate_grid, extent
 from .errors import ImageError, OptionError
 
 #: Largest cover accepted, in pixels (guards against decompression bombs).
@@ -140,9 +140,7 @@ def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
 def shown(image_shape: tuple[int, ...], frame_size: tuple[int, int]) -> tuple[float, float] | None:
     """The half-width and half-height, in the network's coordinates (the short side spanning [-1, 1]), of the part of
     an image that a frame of ``frame_size`` (width, height) shows; None when it shows all of it."""
-    height, width = image_shape[:2]
-    cx, cy = width / min(width, height), height / min(width, height)
-    fx, fy = frame_size[0] / min(frame_size), frame_size[1] / min(frame_size)
+    (cx, cy), (fx, fy) = extent(image_shape[1], image_shape[0]), extent(*frame_size)
     window = min(fx, cx), min(fy, cy)
     return None if window[0] >= cx - 1e-9 and window[1] >= cy - 1e-9 else window
 
@@ -208,7 +206,7 @@ def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator,
     ([count, 3], the short side spanning [-1, 1] as :func:`coordinate_grid`), and the picture there, read bilinearly
     ([count, 3]). With a ``window`` (half-width, half-height), :data:`FRAMED_SHARE` of them are drawn in it."""
     height, width = picture.shape[2:]
-    ex, ey = width / min(width, height), height / min(width, height)  # the picture's half-extent
+    ex, ey = extent(width, height)
     unit = torch.rand((count, 2), generator=generator).to(picture.device) * 2 - 1  # [-1, 1] across each side
     if window is not None:  # the frame's part of the picture, as a fraction of its half-extent
         framed = int(count * FRAMED_SHARE)

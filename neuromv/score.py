@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .audio import Audio, as_fps, load_audio
+from .cppn import extent
 from .errors import OptionError
 from .features import LatentConfig, log_mel
 from .fit import load_image, resize_image
@@ -143,9 +144,6 @@ def framing(cover_size: tuple[int, int], frame_size: tuple[int, int]) -> tuple[t
     frame of a 2:1 cover shows the cover's middle square, and a frame wider than the cover shows it whole, in the
     middle, with the network's own continuation either side.
     """
-    def extent(width: int, height: int) -> tuple[float, float]:
-        return width / min(width, height), height / min(width, height)
-
     (fx, fy), (cx, cy) = extent(*frame_size), extent(*cover_size)
     wx, wy = min(fx, cx), min(fy, cy)  # the window both show, in coordinate units
 
