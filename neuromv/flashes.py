@@ -148,15 +148,45 @@ def worst_rate(changes: np.ndarray, fps: float) -> tuple[float, int]:
     return best / 2.0, at
 
 
-def flashes(frames: np.ndarray, fps: float) -> Flashes:
-    """The flash figures of uint8 frames [T, H, W, 3] shown at ``fps`` (at least :data:`GRID` pixels a side; twice
-    that is plenty)."""
+def _transitions(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The general and the red transitions of uint8 frames [T, H, W, 3], per cell: bool [T, grid, grid] each."""
     colour = cells(frames)
     luminance = colour @ np.array([0.2126, 0.7152, 0.0722])
     redness = np.maximum(0.0, colour[..., 0] - colour[..., 1] - colour[..., 2]) * 320.0
-    general, general_at = worst_rate(transitions(luminance, LUMINANCE_STEP, DARK_LIMIT), fps)
-    red, red_at = worst_rate(transitions(redness, RED_STEP), fps)
+    return transitions(luminance, LUMINANCE_STEP, DARK_LIMIT), transitions(redness, RED_STEP)
+
+
+def flashes(frames: np.ndarray, fps: float) -> Flashes:
+    """The flash figures of uint8 frames [T, H, W, 3] shown at ``fps`` (at least :data:`GRID` pixels a side; twice
+    that is plenty)."""
+    general_changes, red_changes = _transitions(frames)
+    general, general_at = worst_rate(general_changes, fps)
+    red, red_at = worst_rate(red_changes, fps)
     return Flashes(general=general, red=red, worst_at=(general_at if general >= red else red_at) / fps)
+
+
+def suspects(frames: np.ndarray, fps: float, rate: float) -> list[tuple[int, int]]:
+    """Spans of frames, [first, end), outside which no one-second window of ``frames`` flashes more than ``rate``
+    times a second (such a window has a cell with more than ``2 * rate`` transitions); each reaches a second back
+    from its window, for the transitions' history, and overlapping spans are merged."""
+    span = max(1, min(frames.shape[0], round(fps)))
+    starts: set[int] = set()
+    for changes in _transitions(frames):
+        running = np.concatenate([np.zeros((1,) + changes.shape[1:], np.int32), changes.cumsum(0, dtype=np.int32)])
+        top = (running[span:] - running[:-span]).max(axis=(1, 2))
+        starts.update(int(start) for start in np.flatnonzero(top > 2 * rate))
+    return merged([(max(0, start - span), start + span) for start in starts])
+
+
+def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans [first, end), sorted, with those that overlap or touch made one."""
+    out: list[tuple[int, int]] = []
+    for first, end in sorted(spans):
+        if out and first <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((first, end))
+    return out
 
 
 # --- taming a render -----------------------------------------------------------------------------------------------

@@ -222,7 +222,8 @@ def test_repeated_interrupts_still_clean_up(tmp_path):
 def test_repeated_interrupts_in_a_library_call(tmp_path):
     """The same through the API with Python's own Ctrl-C handling (a notebook's interrupt): the render threads end
     before the KeyboardInterrupt leaves render(), so Python exits on it instead of aborting in a torch op."""
-    api = ["-c", "import sys, neuromv; neuromv.render(sys.argv[1], sys.argv[2], size=sys.argv[3], quiet=True)",
+    api = ["-c", "import sys, neuromv; neuromv.render(sys.argv[1], sys.argv[2], size=sys.argv[3], quiet=True, "
+           "preset='classic')",
            "{song}", "{out}", "{size}"]
     code, err = interrupted_run(tmp_path, api, [signal.SIGINT] * 4, "512x512")
     assert code == -signal.SIGINT, err  # an uncaught KeyboardInterrupt, not SIGABRT

@@ -9,7 +9,7 @@ import pytest
 
 import neuromv
 from neuromv import VideoWriter, read_frames
-from neuromv.flashes import flashes, transitions
+from neuromv.flashes import flashes, merged, suspects, transitions
 from conftest import beat_track, write_wav
 
 FPS = 30
@@ -32,6 +32,17 @@ def test_a_full_screen_strobe_fails_and_a_still_passes():
     assert (still.general, still.red, still.safe) == (0.0, 0.0, True)
     slow = flashes(strobe(90, (255, 255, 255), (0, 0, 0), period=20), FPS)  # 1.5 Hz
     assert slow.general <= 2 and slow.safe
+
+
+def test_the_suspects_are_where_a_strobe_flashes_with_a_second_before_it():
+    video = np.full((300, 64, 64, 3), 60, np.uint8)
+    video[150:180] = strobe(30, (255, 255, 255), (0, 0, 0))  # a second of 5 Hz strobe in ten seconds of still
+    spans = suspects(video, FPS, 2.5)
+    assert len(spans) == 1 and spans[0][0] <= 150 and spans[0][1] >= 180  # it, with its history
+    assert 150 - 2 * FPS <= spans[0][0] and spans[0][1] <= 180 + FPS
+    assert not flashes(np.delete(video, np.arange(*spans[0]), axis=0), FPS).general  # nothing flashes outside
+    assert suspects(np.full((90, 64, 64, 3), 60, np.uint8), FPS, 2.5) == []
+    assert merged([(5, 9), (0, 3), (3, 4), (8, 12)]) == [(0, 4), (5, 12)]
 
 
 def test_small_changes_and_light_states_do_not_flash():

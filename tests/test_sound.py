@@ -100,7 +100,7 @@ def _wait_for_partial(tmp_path, count: int = 1) -> list:
 
 
 def test_a_render_killed_outright_leaves_nothing_after_the_next(tmp_path):
-    long_song = write_wav(tmp_path / "long.wav", tone(60.0))
+    long_song = write_wav(tmp_path / "long.wav", tone(20.0))
     short_song = write_wav(tmp_path / "short.wav", tone(1.0))
     out = tmp_path / "out.mp4"
     victim = _start(tmp_path, long_song, out)
