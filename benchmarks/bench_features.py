@@ -62,7 +62,7 @@ def reconstruction(corpus: Path, seconds: float) -> None:
 
 
 def renders(seconds: float) -> None:
-    print(f"\n| song | network | features | reactivity | motion | lag | z s | render s |")
+    print("\n| song | network | features | reactivity | motion | lag | z s | render s |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as work:
         for song in ("vibe_ace_30s.ogg", "metal_madness_30s.ogg"):

@@ -36,9 +36,10 @@ log = logging.getLogger("neuromv")
 
 #: Side of each panel in the flash limit's preview: 4 samples in each cell of the flash analysis's grid.
 PREVIEW = 2 * flashes.GRID
-#: A ``"motion": "scaled"`` preset's gain is at most this: its swings 4 times as deep and its light 4 times as fast
-#: (:meth:`presets.Preset.scaled`), so that a near-silent song does not swing wildly.
-MAX_GAIN = 16.0
+#: A ``"motion": "scaled"`` preset's gain is at most this: its swings 4 times as deep and its light 6.25 times as
+#: fast (:meth:`presets.Preset.scaled`; at most 0.31 of a ring a frame at glow's fastest), so that a near-silent song
+#: does not swing wildly and the rings never step half a ring a frame.
+MAX_GAIN = 25.0
 #: The motion search's steps after gains 0 and 1, and how near (a fraction of ``--motion``) it stops.
 GAIN_STEPS, GAIN_TOLERANCE = 4, 0.05
 #: Pairs of consecutive frames the motion search previews at most (20 s at 30 fps: every pair).

@@ -73,6 +73,9 @@ SWINGS_FROM = {name: 0.0 if name == "latent_gain" else neutral for name, (neutra
                if name not in ("kaleido", "light_phase")}
 #: What a scaled preset speeds up, from 0, beyond a gain of 1 (see :meth:`Preset.scaled`).
 SPEEDS = ("light_phase",)
+#: A scaled preset's swings are at most this many times the preset's own; beyond a gain of its square, the rest of
+#: the gain is speed alone (see :meth:`Preset.scaled`).
+MAX_DEPTH = 4.0
 _KEYS = ("feature", "value", "min", "max", "avg", "step", "fps", "smooth", "integrate")
 BUILT_IN = resources.files(__package__) / "preset_files"
 
@@ -134,11 +137,13 @@ class Preset:
 
         Up to 1, every parameter's swing from :data:`SWINGS_FROM` is ``gain`` times the preset's (its mapping's min,
         max, avg, value and step: the track scales exactly); gain 0 is a still picture. Beyond 1 the gain is shared
-        between the swings' strength and the light's speed (:data:`SPEEDS`), ``sqrt(gain)`` each: a frame strays
-        from the cover by the swings' depth alone, so faster rings buy motion without costing fidelity. z's pull
+        between the swings' strength and the light's speed (:data:`SPEEDS`), ``sqrt(gain)`` each, until the swings
+        reach :data:`MAX_DEPTH`; the rest is speed (gain 25: swings 4x, speed 6.25x). A frame strays from the cover
+        by the swings' depth alone, so faster rings buy motion without costing fidelity. z's pull
         (``latent_gain``, 1 when left out) is scaled too, but never beyond what it was (a fitted network has seen no
         further)."""
-        depth, speed = (gain, 1.0) if gain <= 1 else (math.sqrt(gain), math.sqrt(gain))
+        depth = gain if gain <= 1 else min(math.sqrt(gain), MAX_DEPTH)
+        speed = 1.0 if gain <= 1 else gain / depth
 
         def scale(name: str, m: Mapping) -> Mapping:
             times = min(gain, 1.0) if name == "latent_gain" else speed if name in SPEEDS else depth

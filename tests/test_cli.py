@@ -210,6 +210,23 @@ def test_interrupt_leaves_nothing(tmp_path, sig):
     assert err.strip().splitlines() == ["neuromv: interrupted; no output written"]
 
 
+def test_an_interrupt_while_the_default_look_previews_the_song_leaves_nothing(tmp_path):
+    """Ctrl-C before the first frame is encoded, while glow previews a 2-minute song to scale its swings under the
+    flash limit (about 30 s on 2 cores, after some 8 s of start-up): the same one line, status 130, nothing left."""
+    song = write_wav(tmp_path / "long.wav", tone(120.0))
+    target = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "neuromv", "render", str(song), "-o", str(target), "--size", "64",
+                             "-q"], stderr=subprocess.PIPE, text=True)
+    time.sleep(12)
+    assert proc.poll() is None and not list(tmp_path.glob(".out.mp4.*"))  # still previewing: nothing encoded yet
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=30)[1]
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == ["neuromv: interrupted; no output written"]
+    assert not target.exists() and not list(tmp_path.glob(".out.mp4.*"))
+    assert ffmpeg_processes(marker=str(tmp_path)) == []
+
+
 def test_repeated_interrupts_still_clean_up(tmp_path):
     """An impatient user's Ctrl-Cs (or a terminal signalling the whole process group) arriving while the first one's
     clean-up waits for the render threads' batches (a 512x512 batch takes about 0.3 s): still one line, status 130,

@@ -59,6 +59,13 @@ def test_a_scaled_preset_scales_every_swing_about_its_neutral_value_and_beyond_o
         assert np.all(still[name] == presets.SWINGS_FROM[name]), name
     assert np.all(still["latent_gain"] == 0)  # z's pull too: gain 0 is a still picture
     assert presets.load(look.scaled(6.25).to_json()) == look.scaled(6.25)  # as a video records it
+    fastest = presets.tracks(look.scaled(25.0), bank)  # the swings stop at MAX_DEPTH; the rest is speed
+    assert presets.MAX_DEPTH == 4.0
+    for name in set(fastest.names) & set(presets.SWINGS_FROM) - {"latent_gain"}:
+        origin = presets.SWINGS_FROM[name]
+        np.testing.assert_allclose(fastest[name] - origin, 4.0 * (plain[name] - origin), atol=1e-5, err_msg=name)
+    for name in presets.SPEEDS:
+        np.testing.assert_allclose(fastest[name], 6.25 * plain[name], rtol=1e-5, err_msg=name)
 
 
 def test_the_motion_search_finds_the_gain_of_a_curved_measure():
