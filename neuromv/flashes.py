@@ -159,23 +159,30 @@ def _transitions(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def flashes(frames: np.ndarray, fps: float) -> Flashes:
     """The flash figures of uint8 frames [T, H, W, 3] shown at ``fps`` (at least :data:`GRID` pixels a side; twice
     that is plenty)."""
-    general_changes, red_changes = _transitions(frames)
-    general, general_at = worst_rate(general_changes, fps)
-    red, red_at = worst_rate(red_changes, fps)
+    return _rated(_transitions(frames), fps)
+
+
+def _rated(changes: tuple[np.ndarray, np.ndarray], fps: float) -> Flashes:
+    (general, general_at), (red, red_at) = (worst_rate(kind, fps) for kind in changes)
     return Flashes(general=general, red=red, worst_at=(general_at if general >= red else red_at) / fps)
 
 
-def suspects(frames: np.ndarray, fps: float, rate: float) -> list[tuple[int, int]]:
-    """Spans of frames, [first, end), outside which no one-second window of ``frames`` flashes more than ``rate``
-    times a second (such a window has a cell with more than ``2 * rate`` transitions); each reaches a second back
-    from its window, for the transitions' history, and overlapping spans are merged."""
+def suspects(frames: np.ndarray, fps: float, rate: float) -> tuple[Flashes, list[tuple[int, int]]]:
+    """The flash figures of ``frames`` (as :func:`flashes`) and the spans of frames, [first, end), outside which no
+    one-second window flashes more than ``rate`` times a second (such a window has a cell with more than
+    ``2 * rate`` transitions); each span reaches a second back from its window, for the transitions' history, and
+    overlapping spans are merged. No spans when the figures stay within ``rate``."""
+    changes = _transitions(frames)
+    found = _rated(changes, fps)
+    if found.worst <= rate:
+        return found, []
     span = max(1, min(frames.shape[0], round(fps)))
     starts: set[int] = set()
-    for changes in _transitions(frames):
-        running = np.concatenate([np.zeros((1,) + changes.shape[1:], np.int32), changes.cumsum(0, dtype=np.int32)])
+    for kind in changes:
+        running = np.concatenate([np.zeros((1,) + kind.shape[1:], np.int32), kind.cumsum(0, dtype=np.int32)])
         top = (running[span:] - running[:-span]).max(axis=(1, 2))
         starts.update(int(start) for start in np.flatnonzero(top > 2 * rate))
-    return merged([(max(0, start - span), start + span) for start in starts])
+    return found, merged([(max(0, start - span), start + span) for start in starts])
 
 
 def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

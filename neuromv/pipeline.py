@@ -8,6 +8,7 @@ or loaded: a :class:`Prepared`) -> its :class:`FrameSource` (frame k a pure func
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 from dataclasses import asdict, dataclass, field, replace
@@ -234,13 +235,12 @@ def _motion(spec: RenderSpec, panels: list[tuple[cppn.CPPN, np.ndarray]], params
     frames = panels[0][1].shape[0]
     if frames < 2:
         return 0.0
-    if frames - 1 <= MOTION_PAIRS:
-        gray = _preview(spec, panels, params, device).astype(np.float32) @ np.asarray(LUMA, np.float32)
-        return float(visual_change(gray)[1:].mean())
-    starts = np.linspace(0, frames - 2, MOTION_PAIRS).round().astype(np.int64)
-    rows = np.stack([starts, starts + 1], axis=1).ravel()
+    rows = None
+    if frames - 1 > MOTION_PAIRS:
+        starts = np.linspace(0, frames - 2, MOTION_PAIRS).round().astype(np.int64)
+        rows = np.stack([starts, starts + 1], axis=1).ravel()
     gray = _preview(spec, panels, params, device, rows).astype(np.float32) @ np.asarray(LUMA, np.float32)
-    return float(np.abs(gray[1::2] - gray[0::2]).mean())
+    return float(visual_change(gray)[1:].mean() if rows is None else np.abs(gray[1::2] - gray[0::2]).mean())
 
 
 def _scaled(spec: RenderSpec, look: presets.Preset, panels: list[tuple[cppn.CPPN, np.ndarray]],
@@ -252,39 +252,32 @@ def _scaled(spec: RenderSpec, look: presets.Preset, panels: list[tuple[cppn.CPPN
     bank = song_bank(spec, learned_too=bool(presets.learned_features(look)))
     fps = float(spec.frame_rate)
 
-    motions: dict[float, float] = {}  # gain -> the preview's motion
-    worst: dict[float, float] = {}  # gain -> its worst flashes a second
+    worst: dict[float, float] = {}  # gain -> the worst flashes a second of its preview of every frame
+    tracks = functools.cache(lambda gain: presets.tracks(look.scaled(gain), bank))
+    measure = functools.cache(lambda gain: _motion(spec, panels, tracks(gain), device))  # the preview's motion
 
-    def measure(gain: float) -> float:
-        if gain not in motions:
-            motions[gain] = _motion(spec, panels, presets.tracks(look.scaled(gain), bank), device)
-        return motions[gain]
+    def within(frames: np.ndarray, first: int = 0) -> tuple[float, bool]:
+        """(the worst flashes a second, whether within the target) of ``frames`` of a preview, from frame ``first``;
+        if not within, where they flashed becomes the spans to look at next."""
+        found, where = flashes.suspects(frames, fps, flashes.TARGET)
+        if where:
+            spans[:] = [(first + a, first + b) for a, b in where]
+        return found.worst, found.worst <= flashes.TARGET
 
-    def preview(gain: float, rows: np.ndarray | None = None) -> np.ndarray:
-        return _preview(spec, panels, presets.tracks(look.scaled(gain), bank), device, rows)
-
-    def safe(gain: float, first: int = 0, frames: np.ndarray | None = None) -> bool:
-        """Whether ``frames`` (from frame ``first``; default: every frame) of the gain's preview stay below the
-        target; if not, the spans to look at next are where they flashed."""
-        if frames is None and gain in worst:
-            return worst[gain] <= flashes.TARGET
-        whole = frames is None
-        frames = preview(gain) if whole else frames
-        found = flashes.flashes(frames, fps).worst
-        if whole:
-            worst[gain] = found
-        if found > flashes.TARGET:
-            spans[:] = [(first + a, first + b) for a, b in flashes.suspects(frames, fps, flashes.TARGET)]
-        return found <= flashes.TARGET
+    def safe(gain: float) -> bool:  # every frame of the gain's preview
+        if gain not in worst:
+            worst[gain] = within(_preview(spec, panels, tracks(gain), device))[0]
+        return worst[gain] <= flashes.TARGET
 
     def safe_where_it_flashed(gain: float) -> bool:
-        """``safe`` on the spans where the lowest gain known to flash did, each previewed alone."""
+        """:func:`safe` on the spans where the lowest gain known to flash did, each previewed alone."""
         cut = [(first, min(end, frame_count)) for first, end in spans]
         rows = np.concatenate([np.arange(first, end) for first, end in cut] or [np.zeros(0, np.int64)])
         if not 0 < rows.size <= frame_count // 2:
             return safe(gain)
-        parts = np.split(preview(gain, rows), np.cumsum([end - first for first, end in cut])[:-1])
-        return all(safe(gain, first, part) for (first, _), part in zip(cut, parts))
+        parts = np.split(_preview(spec, panels, tracks(gain), device, rows),
+                         np.cumsum([end - first for first, end in cut])[:-1])
+        return all(within(part, first)[1] for (first, _), part in zip(cut, parts))
 
     frame_count = panels[0][1].shape[0]
     spans: list[tuple[int, int]] = []  # where the lowest gain found unsafe flashed
@@ -309,7 +302,7 @@ def _scaled(spec: RenderSpec, look: presets.Preset, panels: list[tuple[cppn.CPPN
     facts = dict(gain=round(gain, 4), wanted=spec.motion, preview=round(measure(gain), 3))
     if gain in worst:
         facts["flashes"] = worst[gain]
-    return spec.replace(preset=scaled.to_json()), presets.tracks(scaled, bank), facts
+    return spec.replace(preset=scaled.to_json()), tracks(gain), facts
 
 
 def motion_gain(measure: Callable[[float], float], target: float) -> float:

@@ -37,11 +37,12 @@ def test_a_full_screen_strobe_fails_and_a_still_passes():
 def test_the_suspects_are_where_a_strobe_flashes_with_a_second_before_it():
     video = np.full((300, 64, 64, 3), 60, np.uint8)
     video[150:180] = strobe(30, (255, 255, 255), (0, 0, 0))  # a second of 5 Hz strobe in ten seconds of still
-    spans = suspects(video, FPS, 2.5)
+    found, spans = suspects(video, FPS, 2.5)
+    assert found == flashes(video, FPS) and not found.safe
     assert len(spans) == 1 and spans[0][0] <= 150 and spans[0][1] >= 180  # it, with its history
     assert 150 - 2 * FPS <= spans[0][0] and spans[0][1] <= 180 + FPS
     assert not flashes(np.delete(video, np.arange(*spans[0]), axis=0), FPS).general  # nothing flashes outside
-    assert suspects(np.full((90, 64, 64, 3), 60, np.uint8), FPS, 2.5) == []
+    assert suspects(np.full((90, 64, 64, 3), 60, np.uint8), FPS, 2.5)[1] == []
     assert merged([(5, 9), (0, 3), (3, 4), (8, 12)]) == [(0, 4), (5, 12)]
 
 
