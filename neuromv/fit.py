@@ -31,7 +31,13 @@ MOTION_PER_SPREAD = 30.0
 FAITHFUL_SIDE = 1024
 #: A faithful fit's hidden and output weights start at ``SETTLED_GAIN / sqrt(fan-in)`` times their drawn values, and
 #: its Fourier frequencies at ``SETTLED_FOURIER`` cycles per unit (the drawn ones rescaled).
-SETTLED_GAIN, SETTLED_FOURIER = 1.0, 6.0
+SETTLED_GAIN, SETTLED_FOURIER = 1.0, 4.0
+#: Fourier features of a network fitted faithfully (the classic look keeps :class:`CPPNConfig`'s). They cost nothing
+#: per frame (the coordinate term is computed once per frame size) and double what a 32-wide network can hold of
+#: the cover: still frames' SSIM at 256 / 512 / 1024, 128 features at 6 cycles a unit against 256 at 4: thin rings
+#: 0.86 / 0.80 / 0.78 -> 0.95 / 0.91 / 0.89, and their grain at 1024² (detail 2.3x the cover's -> 1.4x); coffee
+#: 0.83 / 0.78 / 0.80 -> 0.90 / 0.85 / 0.85 (docs/quality.md).
+FAITHFUL_FOURIER = 256
 #: A faithful fit's latent rows and points a step.
 FAITHFUL_FRAMES, FAITHFUL_PIXELS = 1, 8192
 #: The share of a faithful fit's points drawn in the part of the cover the frame shows, when it shows only a part (a

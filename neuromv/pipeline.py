@@ -25,7 +25,7 @@ from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .bank import FeatureBank, feature_bank
 from .errors import OptionError
 from .features import LatentConfig, mel_latents
-from .fit import fit, load_image, recipe, shown
+from .fit import FAITHFUL_FOURIER, fit, load_image, recipe, shown
 from .params import LUMA
 from .render import FrameSource, cpu_threads, pick_device, pick_precision
 from .score import visual_change
@@ -89,7 +89,8 @@ def _features_model(spec: RenderSpec) -> learned.Autoencoder | None:
 def _network(spec: RenderSpec, cover: np.ndarray | None,
              features: learned.Autoencoder | None = None) -> tuple[cppn.CPPN, float | None]:
     """The network (loaded, or built from the seed) and the picture's aspect, if the inputs have one. With a
-    features model, z has its K numbers a frame."""
+    features model, z has its K numbers a frame; a preset that fits faithfully gets :data:`FAITHFUL_FOURIER`
+    Fourier features."""
     dims = None if features is None else features.config.dims
     if dims is not None and spec.latent_dim is not None and spec.latent_dim != dims:
         raise OptionError(f"latent_dim={spec.latent_dim} does not match features={spec.features!r}, which gives "
@@ -108,7 +109,9 @@ def _network(spec: RenderSpec, cover: np.ndarray | None,
         return network, meta.get("aspect")
     defaults = cppn.CPPNConfig()
     latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
-    config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden)
+    fourier = FAITHFUL_FOURIER if presets.load(spec.preset).fit == "faithful" else defaults.fourier
+    config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden,
+                             fourier=fourier)
     return cppn.build(config, spec.seed), cover.shape[1] / cover.shape[0] if cover is not None else None
 
 

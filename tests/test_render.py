@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import neuromv
-from neuromv.fit import FitConfig, fit, load_image, resize_image
+from neuromv import cppn
+from neuromv.fit import FAITHFUL_FOURIER, FitConfig, fit, load_image, resize_image
 from conftest import beat_track, clicks, tone, write_wav
 
 TINY = dict(size="32x32", quiet=True)
@@ -151,6 +152,10 @@ def test_saved_model_renders_without_refitting(tmp_path, song, cover):
     again = neuromv.render(song, tmp_path / "again.mp4", model=model, **TINY)
     assert np.array_equal(neuromv.read_frames(first), neuromv.read_frames(again))
     assert neuromv.probe(again).metadata["spec"]["model"] == "m.pt"
+    assert cppn.load(model)[0].config.fourier == FAITHFUL_FOURIER  # the default look fits faithfully
+    classic = tmp_path / "classic.pt"
+    neuromv.render(song, tmp_path / "classic.mp4", image=cover, steps=5, save_model=classic, preset="classic", **TINY)
+    assert cppn.load(classic)[0].config == neuromv.CPPNConfig(latent_dim=64)  # classic's stays as it was
 
 
 def test_cover_sets_aspect(tmp_path, song, cover):
