@@ -28,6 +28,7 @@ from .errors import OptionError
 from .features import LatentConfig, log_mel
 from .fit import load_image, resize_image
 from .flashes import GRID, flashes, window_sums
+from .params import LUMA
 from .video import probe, read_audio, read_frames
 
 MAX_LAG = 10
@@ -162,10 +163,6 @@ def laplacian_energy(gray: np.ndarray) -> float:
     return float(np.mean(lap * lap))
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    return rgb.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
-
-
 def score(video: str | Path, *, audio: str | Path | None = None, image: str | Path | None = None) -> Score:
     """Score ``video`` against its music (``audio``, default: the video's own audio track) and, with ``image``,
     against the cover."""
@@ -201,7 +198,7 @@ def score(video: str | Path, *, audio: str | Path | None = None, image: str | Pa
         median = np.median(sampled, axis=0)
         psnrs = np.array([psnr(f, cover) for f in sampled])
         ssims = np.array([ssim(f, cover) for f in sampled])
-        detail = np.mean([laplacian_energy(_luma(f)) for f in sampled]) / max(laplacian_energy(_luma(cover)), 1e-9)
+        detail = np.mean([laplacian_energy(f @ LUMA) for f in sampled]) / max(laplacian_energy(cover @ LUMA), 1e-9)
         result.update(psnr_median=psnr(median, cover), ssim_median=ssim(median, cover),
                       psnr_mean=float(psnrs.mean()), ssim_mean=float(ssims.mean()),
                       psnr_p10=float(np.percentile(psnrs, 10)), ssim_p10=float(np.percentile(ssims, 10)),
