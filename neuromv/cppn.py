@@ -57,7 +57,8 @@ class CPPNConfig:
 
 
 class CPPN(nn.Module):
-    """``forward(coords [P, 3], z [B, latent_dim]) -> rgb [B, P, 3]`` in (0, 1)."""
+    """``forward(coords [P, 3], z [B, latent_dim], summed=False) -> rgb [B, P, 3]`` in (0, 1) (``summed``: see
+    :meth:`coord_term`)."""
 
     def __init__(self, config: CPPNConfig):
         super().__init__()
@@ -76,12 +77,15 @@ class CPPN(nn.Module):
         phase = (2 * math.pi) * coords[:, :2] @ self.frequencies.t()  # [P, K]
         return torch.cat([coords, torch.sin(phase), torch.cos(phase)], dim=1)
 
-    def coord_term(self, coords: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
+    def coord_term(self, coords: torch.Tensor, chunk: int = 16384, summed: bool = False) -> torch.Tensor:
         """[P, 3] -> [P, hidden]: the z-independent part of the first layer, bias included. Without gradients it
-        goes ``chunk`` pixels at a time, so the [P, 3 + 2K] features never exist whole (2 GB at 1080p)."""
-        if torch.is_grad_enabled() and self.coords.weight.requires_grad:
-            return self._trained_coord_term(coords)
-        if coords.shape[0] <= chunk:
+        goes ``chunk`` pixels at a time, so the [P, 3 + 2K] features never exist whole (2 GB at 1080p). ``summed``:
+        the coordinates', sines' and cosines' parts of the layer summed instead, never the features copied together
+        (that copy took a third of a faithful fit's step on a CPU); equal to float rounding, and kept to the fits
+        that ask for it, so that the classic fit's networks stay what they were, bit for bit."""
+        if summed:
+            return self._summed_coord_term(coords)
+        if coords.shape[0] <= chunk or (torch.is_grad_enabled() and self.coords.weight.requires_grad):
             return self.coords(self.coord_features(coords))
         out = coords.new_empty((coords.shape[0], self.config.hidden))
         for start in range(0, coords.shape[0], chunk):
@@ -89,9 +93,8 @@ class CPPN(nn.Module):
                         out=out[start:start + chunk])
         return out
 
-    def _trained_coord_term(self, coords: torch.Tensor) -> torch.Tensor:
-        """:meth:`coord_term` while fitting: the coordinates', sines' and cosines' parts of the layer summed, never
-        the [P, 3 + 2K] features (copying them together took a third of a fitting step on a CPU)."""
+    def _summed_coord_term(self, coords: torch.Tensor) -> torch.Tensor:
+        """:meth:`coord_term` with ``summed``."""
         weight, fourier = self.coords.weight, self.config.fourier
         out = torch.addmm(self.coords.bias, coords, weight[:, :3].t())  # [P, hidden]
         if fourier == 0:
@@ -117,8 +120,9 @@ class CPPN(nn.Module):
         rgb = torch.addmm(self.out.bias, h, self.out.weight.t()).sigmoid_()  # [rows, 3]
         return rgb.reshape(*first.shape[:-1], 3)
 
-    def forward(self, coords: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        first = self.coord_term(coords)[None, :, :] + self.latent_term(z)[:, None, :]  # [B, P, hidden]
+    def forward(self, coords: torch.Tensor, z: torch.Tensor, summed: bool = False) -> torch.Tensor:
+        coord_term = self.coord_term(coords, summed=summed)  # [P, hidden]
+        first = coord_term[None, :, :] + self.latent_term(z)[:, None, :]  # [B, P, hidden]
         return self.head(first)  # [B, P, 3]
 
 

@@ -187,7 +187,7 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
         rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
         if config.faithful:  # every frame is the image, at points anywhere in it
             points, wanted = _continuous(picture, pixels, generator, config.window)
-            loss = torch.mean((model(points, z_all[rows]) - wanted[None]) ** 2)
+            loss = torch.mean((model(points, z_all[rows], summed=True) - wanted[None]) ** 2)
         else:
             where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
             prediction = model(coords[where], z_all[rows])  # [frames, pixels, 3]

@@ -46,14 +46,14 @@ def test_fourier_features_start_silent():
         assert rich.coord_features(coords).shape == (192, 3 + 64)
 
 
-def test_the_fitting_path_of_the_first_layer_equals_the_drawing_path():
-    """While fitting, the coordinate term sums the sines' and cosines' parts (no [P, 3 + 2K] copy): the same numbers
+def test_the_summed_first_layer_equals_the_drawing_path():
+    """A faithful fit's coordinate term sums the sines' and cosines' parts (no [P, 3 + 2K] copy): the same numbers
     the renderer's chunked path draws, and the gradient reaches every column of the layer."""
     net = neuromv.build(neuromv.CPPNConfig(latent_dim=8, hidden=16, fourier=24), seed=4)
     with torch.no_grad():
         net.coords.weight.normal_()  # the Fourier columns too, which start at zero
     coords = neuromv.coordinate_grid(40, 30)
-    trained = net.coord_term(coords)
+    trained = net.coord_term(coords, summed=True)
     assert trained.requires_grad
     with torch.no_grad():
         drawn = net.coord_term(coords, chunk=100)
