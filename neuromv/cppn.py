@@ -74,8 +74,12 @@ class CPPN(nn.Module):
         """[P, 3] (x, y, r) -> [P, 3 + 2K]: the coordinates and their Fourier features."""
         if self.config.fourier == 0:
             return coords
-        phase = (2 * math.pi) * coords[:, :2] @ self.frequencies.t()  # [P, K]
+        phase = self._phase(coords)
         return torch.cat([coords, torch.sin(phase), torch.cos(phase)], dim=1)
+
+    def _phase(self, coords: torch.Tensor) -> torch.Tensor:
+        """[P, 3] -> [P, K]: the Fourier features' phases, in radians."""
+        return (2 * math.pi) * coords[:, :2] @ self.frequencies.t()
 
     def coord_term(self, coords: torch.Tensor, chunk: int = 16384, summed: bool = False) -> torch.Tensor:
         """[P, 3] -> [P, hidden]: the z-independent part of the first layer, bias included. Without gradients it
@@ -99,7 +103,7 @@ class CPPN(nn.Module):
         out = torch.addmm(self.coords.bias, coords, weight[:, :3].t())  # [P, hidden]
         if fourier == 0:
             return out
-        phase = (2 * math.pi) * coords[:, :2] @ self.frequencies.t()  # [P, K]
+        phase = self._phase(coords)  # [P, K]
         out = torch.addmm(out, torch.sin(phase), weight[:, 3:3 + fourier].t())
         return torch.addmm(out, torch.cos(phase), weight[:, 3 + fourier:].t())
 
