@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import __version__, cppn, flashes, learned, presets, record
+from . import __version__, cppn, detail, flashes, learned, presets, record
 from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .bank import FeatureBank, feature_bank
 from .errors import OptionError
@@ -57,8 +57,9 @@ class Prepared:
     ``spec``: resolved (``size``, ``hidden``, ``latent_dim``, and with stems ``layout`` and ``panels``, filled in).
     ``panels``: (network, float32 latents [frames, latent_dim]) per panel; one panel without stems.
     ``labels``: the stem names to draw on the panels, or None. ``excerpt``: the stretch of the song the video covers.
-    ``params``: the preset's parameter tracks (None for classic). ``facts``: what was found on the way (the cover's
-    hash, the separator that ran, the stem names).
+    ``params``: the preset's parameter tracks (None for classic). ``sharpen``: the amount of :func:`detail.sharpen`
+    on every frame (a faithful fit's: the cover's fine detail at this size; 0 for the others). ``facts``: what was
+    found on the way (the cover's hash, the separator that ran, the stem names).
     """
 
     spec: RenderSpec
@@ -67,6 +68,7 @@ class Prepared:
     panels: list[tuple[cppn.CPPN, np.ndarray]]
     labels: list[str] | None = None
     params: presets.ParamTracks | None = None
+    sharpen: float = 0.0
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -78,7 +80,7 @@ class Prepared:
         width, height = self.spec.frame_size
         return FrameSource(self.panels, width, height, layout=self.spec.layout or "row", labels=self.labels,
                            device=self.device, batch_size=self.spec.batch_size, precision=self.spec.precision,
-                           params=self.params)
+                           params=self.params, sharpen=self.sharpen)
 
 
 def _features_model(spec: RenderSpec) -> learned.Autoencoder | None:
@@ -87,10 +89,10 @@ def _features_model(spec: RenderSpec) -> learned.Autoencoder | None:
 
 
 def _network(spec: RenderSpec, cover: np.ndarray | None,
-             features: learned.Autoencoder | None = None) -> tuple[cppn.CPPN, float | None]:
-    """The network (loaded, or built from the seed) and the picture's aspect, if the inputs have one. With a
-    features model, z has its K numbers a frame; a preset that fits faithfully gets :data:`FAITHFUL_FOURIER`
-    Fourier features."""
+             features: learned.Autoencoder | None = None) -> tuple[cppn.CPPN, float | None, dict[str, Any] | None]:
+    """The network (loaded, or built from the seed), the picture's aspect, if the inputs have one, and a loaded
+    network's cover's fine detail (:func:`detail.ladder`), if it kept it. With a features model, z has its K numbers
+    a frame; a preset that fits faithfully gets :data:`FAITHFUL_FOURIER` Fourier features."""
     dims = None if features is None else features.config.dims
     if dims is not None and spec.latent_dim is not None and spec.latent_dim != dims:
         raise OptionError(f"latent_dim={spec.latent_dim} does not match features={spec.features!r}, which gives "
@@ -106,13 +108,13 @@ def _network(spec: RenderSpec, cover: np.ndarray | None,
             raise OptionError(f"features={spec.features!r} gives {dims} numbers a frame but the saved model "
                               f"{spec.model!r} takes {network.config.latent_dim} (latent_dim); use the features it "
                               "was fitted with")
-        return network, meta.get("aspect")
+        return network, meta.get("aspect"), meta.get("detail")
     defaults = cppn.CPPNConfig()
     latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
     fourier = FAITHFUL_FOURIER if presets.load(spec.preset).fit == "faithful" else defaults.fourier
     config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden,
                              fourier=fourier)
-    return cppn.build(config, spec.seed), cover.shape[1] / cover.shape[0] if cover is not None else None
+    return cppn.build(config, spec.seed), cover.shape[1] / cover.shape[0] if cover is not None else None, None
 
 
 def latents_of(audio: Audio | AudioStream, fps: Any, config: LatentConfig,
@@ -134,8 +136,8 @@ def _resolved(spec: RenderSpec, config: cppn.CPPNConfig, aspect: float | None) -
 
 def resolve(spec: RenderSpec) -> RenderSpec:
     """``spec`` with every value its inputs decide filled in (see :class:`Prepared`), without decoding the song."""
-    network, aspect = _network(spec, load_image(spec.image) if spec.image is not None else None,
-                               _features_model(spec))
+    network, aspect, _ = _network(spec, load_image(spec.image) if spec.image is not None else None,
+                                  _features_model(spec))
     return _resolved(spec, network.config, aspect)
 
 
@@ -168,7 +170,7 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
         raise OptionError("a fitted network is one for every panel: it cannot be given with panels='own'")
     cover = load_image(spec.image) if spec.image is not None else None
     features = _features_model(spec)
-    network, aspect = _network(spec, cover, features)
+    network, aspect, kept = _network(spec, cover, features)
     if fitted is not None:
         network = fitted
     spec = _resolved(spec, network.config, aspect)
@@ -190,8 +192,10 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
     if fitting and shared:
         every = latents if spec.stems is None else np.concatenate([latents, *panel_latents])  # the mix's and stems'
         fit(network, cover, every, config=fit_config, seed=spec.seed, device=device, progress=not spec.quiet)
+    if cover is not None and look.fit == "faithful":
+        kept = detail.ladder(cover)  # as the saved network keeps it, so that its renders sharpen as this one
     if spec.save_model is not None:
-        cppn.save(network, spec.save_model, aspect=aspect, neuromv=__version__)
+        cppn.save(network, spec.save_model, aspect=aspect, neuromv=__version__, **({"detail": kept} if kept else {}))
     networks = [network] * len(panel_latents)
     if not shared:  # a network per panel, each its own seed (and fit)
         networks = [cppn.build(network.config, spec.seed + index) for index in range(len(panel_latents))]
@@ -208,8 +212,19 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
         params = parameter_tracks(spec)
         if limits_flashes(spec):
             panels, params, facts["flashes"] = _tamed(spec, panels, params, device)
-    return Prepared(spec, device, excerpt, panels, labels=facts.get("stems") if spec.labels else None,
-                    params=params, facts=facts)
+    prepared = Prepared(spec, device, excerpt, panels, labels=facts.get("stems") if spec.labels else None,
+                        params=params, facts=facts)
+    if look.fit != "faithful" or not kept:
+        return prepared
+    facts["sharpen"] = amount = _sharpening(prepared, detail.cover_energy(kept, spec.frame_size))
+    return replace(prepared, sharpen=amount)
+
+
+def _sharpening(prepared: Prepared, energy: float) -> float:
+    """The :func:`detail.amount` of :data:`detail.SAMPLES` of the video's frames, spread over it, for ``energy``."""
+    source = prepared.frames()
+    rows = np.unique(np.linspace(0, source.count - 1, detail.SAMPLES).round().astype(int))
+    return detail.amount(np.stack([source.frame(int(k)) for k in rows]), energy)
 
 
 def limits_flashes(spec: RenderSpec) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .cppn import CPPN, coordinate_grid, cpu_tanh
+from .detail import sharpen
 from .errors import OptionError
 from .heap import bound_heap
 from .params import Light, Warp, colour_matrices
@@ -302,13 +303,16 @@ class FrameSource:
     ``panels``: (CPPN, float32 latents [frames, latent_dim]) per panel, every latents with the same number of rows,
     composed on the device in a :func:`panel_grid` of ``layout``, each ``width`` x ``height``, ``labels`` (a name per
     panel) at each panel's top left. One panel without labels is the network's frame itself. ``params``: a preset's
-    parameter tracks (row k for frame k), applied to every panel; None: classic.
+    parameter tracks (row k for frame k), applied to every panel; None: classic. ``sharpen``: the amount of
+    :func:`detail.sharpen` applied to the whole frame last (0: none).
     """
 
     def __init__(self, panels: Sequence[tuple[CPPN, np.ndarray]], width: int, height: int, *, layout: str = "row",
                  labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
-                 batch_size: int | None = None, precision: str | None = "auto", params: ParamTracks | None = None):
+                 batch_size: int | None = None, precision: str | None = "auto", params: ParamTracks | None = None,
+                 sharpen: float = 0.0):
         self.device, dtype = _prepare(device, batch_size, precision)
+        self.sharpen = sharpen
         counts = {latents.shape[0] for _, latents in panels}
         if len(counts) != 1:
             raise OptionError(f"panels have different numbers of frames: {sorted(counts)}")
@@ -331,6 +335,10 @@ class FrameSource:
     def draw(self, first: int, size: int) -> torch.Tensor:
         """Frames ``first .. first + size`` as uint8 [size, height, width, 3] on the device. Safe from several
         threads at once."""
+        return sharpen(self._composed(first, size), self.sharpen)
+
+    def _composed(self, first: int, size: int) -> torch.Tensor:
+        """:meth:`draw` before the sharpening: the panels and their labels."""
         if len(self._drawers) == 1 and self._overlay is None:
             return self._drawers[0](first, size)
         width, height = self.panel_width, self.panel_height

@@ -156,10 +156,16 @@ def framing(cover_size: tuple[int, int], frame_size: tuple[int, int]) -> tuple[t
     return box(*frame_size, fx, fy), box(*cover_size, cx, cy)
 
 
+def laplacian(gray: np.ndarray) -> np.ndarray:
+    """The 4-neighbour Laplacian of a grayscale image [H, W] (or a stack [..., H, W]), inside its border:
+    float64 [..., H-2, W-2]."""
+    g = gray.astype(np.float64)
+    return 4 * g[..., 1:-1, 1:-1] - g[..., :-2, 1:-1] - g[..., 2:, 1:-1] - g[..., 1:-1, :-2] - g[..., 1:-1, 2:]
+
+
 def laplacian_energy(gray: np.ndarray) -> float:
     """Mean squared 4-neighbour Laplacian of a grayscale image: how much fine detail it carries."""
-    g = gray.astype(np.float64)
-    lap = 4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
+    lap = laplacian(gray)
     return float(np.mean(lap * lap))
 
 

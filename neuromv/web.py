@@ -32,6 +32,7 @@ import soundfile
 
 from . import __version__, ffmpeg, presets
 from .audio import load_audio
+from .detail import TAPS
 from .errors import OptionError, OutputError
 from .files import content_hash
 from .pipeline import Prepared, make_spec, prepare, song_bank
@@ -117,6 +118,7 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
         "features": {"names": list(bank.names), "array": arrays.add("features", bank.values)},
         "presets": offered, "preset": default,
         "calm": {"preset": default, "window": prepared.facts.get("flashes", {}).get("window", 1)},
+        "sharpen": {"preset": default, "amount": prepared.sharpen, "taps": list(TAPS)},
         "spec": spec.record(),
     }
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,10 @@ def test_the_canvas_shows_torchs_frames(player, exports, name):
         error = np.abs(drawn - expected)
         assert error.mean() <= 0.5 and np.percentile(error, 99.9) <= 3, (name, k, error.mean(),
                                                                            np.percentile(error, 99.9))
+    if name == "fitted":  # glow sharpens a fitted network's frames (detail.py): the page must too
+        assert prepared.sharpen != 0
+        plain = replace(prepared, sharpen=0.0).frames().frame(int(k)).astype(float)
+        assert np.abs(drawn - plain).mean() > 2 * np.abs(drawn - expected).mean()
     if name == "stems":  # two panels side by side, the labels drawn
         assert source.width == 512 and prepared.labels
 

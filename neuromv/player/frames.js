@@ -2,6 +2,7 @@
 // the networks), drawn into the canvas at a resolution scale.
 
 import { EXACT, FIELD, Network, STILL, fieldGeometry, packWeights } from './cppn.js';
+import { Sharpen } from './detail.js';
 import { imageTexture } from './gl.js';
 import { COLOURS, LIGHTS, calm, colourMatrix, lightOf, moves, param, rate, tracks, warpOf } from './presets.js';
 
@@ -31,6 +32,7 @@ export class Frames {
     this.presets = header.presets;
     this.overlay = overlay ? imageTexture(gl, overlay) : null;
     this.scale = 1;
+    this.sharpen = header.sharpen && header.sharpen.amount !== 0 ? new Sharpen(gl, header.sharpen.taps) : null;
     this.use(header.preset);
   }
 
@@ -58,7 +60,8 @@ export class Frames {
     return [Math.max(2, Math.round(this.header.width * this.scale)), Math.max(2, Math.round(this.header.height * this.scale))];
   }
 
-  /** Draw frame k (clamped to the video) into the default framebuffer, whose size is `size`. */
+  /** Draw frame k (clamped to the video) into the default framebuffer, whose size is `size` (through the
+   * sharpening's own when the render sharpens: detail.js). */
   draw(k) {
     k = Math.min(Math.max(0, Math.floor(k)), this.count - 1);
     const gl = this.gl;
@@ -76,6 +79,9 @@ export class Frames {
     const warp = this.field ? warpOf(this.values, k, this.header.fps) : STILL_WARP;
     const colour = this.colours ? colourMatrix(this.values, k) : null;
     const light = this.lights ? lightOf(this.values, k) : null;
+    // the render's sharpening goes with its own preset (as its flash limit's smoothing does)
+    const sharpen = this.sharpen && this.preset.name === this.header.sharpen.preset ? this.header.sharpen.amount : 0;
+    const target = sharpen ? this.sharpen.target(...canvas) : null;
     this.panels.forEach((panel, index) => {
       const network = panel.network;
       if (mode === STILL) network.prepareTerms(w, h, 1);
@@ -87,7 +93,7 @@ export class Frames {
           this.field.mode = mode = EXACT;
         }
       }
-      gl.bindFramebuffer(gl.FRAMEBUFFER, null);  // computing the terms bound their own
+      gl.bindFramebuffer(gl.FRAMEBUFFER, target);  // computing the terms bound their own
       const latent = new Float32Array(4 * network.net.h4);
       const gain = this.gain ? this.gain[k] : 1;
       for (let j = 0; j < panel.hidden; j++) {
@@ -99,6 +105,7 @@ export class Frames {
       network.draw({ latent, origin: [column * w, row * h], size: [w, h], canvas, mode, reach, side, warp, colour,
         light, overlay: this.overlay });
     });
+    if (sharpen) this.sharpen.apply(sharpen);
     return k;
   }
 
