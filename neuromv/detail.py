@@ -3,7 +3,7 @@ that they carry as much fine detail as the cover does at that size.
 
 A network fitted to a cover is an image at every size, but its amount of fine detail is its own: a 384-pixel photo's
 network at 1024² is softer than the photo enlarged (0.3 of its Laplacian energy), thin glowing lines come out with
-half as much again. One number a render corrects both: each frame ``f`` becomes ``f + amount * (f - blur(f))``, where
+half as much again. One number per render corrects both: each frame ``f`` becomes ``f + amount * (f - blur(f))``, where
 ``blur`` is a 5-tap Gaussian (sigma one pixel) each way with the border repeated: an unsharp mask when the amount is
 positive, a softening when it is negative. The amount is solved, in closed form, from a few of the render's own frames
 so that their Laplacian energy is :data:`TARGET` times the cover's at the scale the frame shows it, and is kept within
@@ -32,8 +32,8 @@ TARGET = 0.85
 LEAST, MOST = -0.8, 2.5
 #: Frames, spread over the video, that the amount is solved from.
 SAMPLES = 6
-#: Scales (output pixels per cover pixel) at which a saved network keeps its cover's fine detail, for renders that
-#: load it without the cover; and the largest side the cover is enlarged to for them.
+#: Scales (output pixels per cover pixel) at which the cover's fine detail is measured, once per render and kept with a
+#: saved network (a render interpolates between them); and the largest side the cover is enlarged to for them.
 LADDER = tuple(2.0 ** (i / 2) for i in range(-6, 9))
 LADDER_SIDE = 2048
 #: How fast a picture's Laplacian energy falls as it is enlarged further (its Laplacian falls as the scale squared).
@@ -128,7 +128,7 @@ def cover_energy(kept: dict[str, Any], panel: tuple[int, int]) -> float:
     short side on the frame's short side (the render's coordinates): interpolated in log energy over log scale;
     beyond the largest scale, falling as an enlarged picture's does (as the scale to the -4th power)."""
     scale = min(panel) / min(kept["size"])
-    scales, energies = np.log(np.array(kept["energy"], dtype=np.float64)).T
+    scales, energies = np.log(np.maximum(np.array(kept["energy"], dtype=np.float64), 1e-12)).T  # a flat cover: 0
     found = np.interp(math.log(scale), scales, energies)
     if math.log(scale) > scales[-1]:
         found = energies[-1] - ENLARGED * (math.log(scale) - scales[-1])

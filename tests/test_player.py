@@ -204,7 +204,7 @@ def test_the_frame_follows_the_audio_clock(player, exports):
     time.sleep(10.5)
     page("window.neuromv.pause()")
     trace = np.array(page("window.neuromv.trace"))
-    assert len(trace) > 200  # animation frames while playing
+    assert len(trace) > 100  # animation frames while playing (software WebGL on 2 shared cores: 17-30 a second)
     audio, shown, wall = trace.T
     assert audio[-1] - audio[0] > 9.5
     off = np.abs(shown - np.floor(audio * fps))
