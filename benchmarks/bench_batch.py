@@ -28,14 +28,14 @@ import threading
 import time
 from pathlib import Path
 
-from neuromv.heap import peak_mb
+from neuromv.io.heap import peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SONGS = Path.home() / ".cache" / "neuromv-music" / "singularity-music"
 
 
 def songs(folder: Path, count: int) -> list[Path]:
-    from neuromv import learned
+    from neuromv.music import learned
 
     found = learned.find_songs([folder]) if folder.is_dir() else []
     found = found or [ROOT / "examples" / "vibe_ace_30s.ogg", ROOT / "examples" / "metal_madness_30s.ogg"]

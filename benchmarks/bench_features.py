@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 import neuromv
-from neuromv import learned
+from neuromv.music import learned
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))

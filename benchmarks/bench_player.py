@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import neuromv
-from neuromv.pipeline import make_spec, prepare
+from neuromv.api import make_spec, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 SONG = ROOT / "examples" / "vibe_ace_30s.ogg"

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import neuromv
-from neuromv import presets
-from neuromv.bank import feature_bank
+from neuromv.look import presets
+from neuromv.music.bank import feature_bank
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import neuromv
-from neuromv.fit import load_image, resize_image
+from neuromv.network.fit import load_image, resize_image
 from neuromv.score import framing, onset_strength
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))

@@ -40,12 +40,12 @@ import numpy as np
 import torch
 
 import neuromv
-from neuromv import ffmpeg
-from neuromv.heap import peak_mb
+from neuromv.io import ffmpeg
+from neuromv.io.heap import peak_mb
 from neuromv.render import pick_device, pick_precision
-from neuromv.video import pick_preset, pick_threads
+from neuromv.out.video import pick_preset, pick_threads
 
-cppn = importlib.import_module("neuromv.cppn")
+cppn = importlib.import_module("neuromv.network.cppn")
 renderer = importlib.import_module("neuromv.render")  # the module (neuromv.render is the function)
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"

@@ -21,7 +21,7 @@ import numpy as np
 
 import neuromv
 from neuromv.render import panel_frames
-from neuromv.stems import separate
+from neuromv.music.stems import separate
 
 ROOT = Path(__file__).resolve().parent.parent
 SONG = ROOT / "examples" / "metal_madness_30s.ogg"

@@ -11,8 +11,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import neuromv
-from neuromv import presets
-from neuromv.bank import feature_bank
+from neuromv.look import presets
+from neuromv.music.bank import feature_bank
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parent / "examples"

@@ -6,7 +6,7 @@
 from pathlib import Path
 
 import neuromv
-from neuromv.presets import built_in
+from neuromv.look.presets import built_in
 
 here = Path(__file__).parent
 for name, preset in built_in().items():

@@ -9,19 +9,19 @@ browser player's folder: :func:`export_web`, :func:`play`); a catalogue on Ray: 
 
 __version__ = "0.2.0"
 
-from .audio import Audio, AudioStream, as_fps, frame_count, load_audio, open_audio  # noqa: E402
-from .cppn import CPPN, CPPNConfig, build, coordinate_grid  # noqa: E402
+from .io.audio import Audio, AudioStream, as_fps, frame_count, load_audio, open_audio  # noqa: E402
+from .network.cppn import CPPN, CPPNConfig, build, coordinate_grid  # noqa: E402
 from .errors import (  # noqa: E402
     AudioError, FFmpegError, ImageError, ModelError, NeuromvError, OptionError, OutputError,
 )
-from .features import LatentConfig, mel_latents  # noqa: E402
-from .fit import FitConfig, FitResult, fit, load_image  # noqa: E402
-from .pipeline import Prepared, prepare, render, resolve  # noqa: E402
+from .music.mel import LatentConfig, mel_latents  # noqa: E402
+from .network.fit import FitConfig, FitResult, fit, load_image  # noqa: E402
+from .api import Prepared, prepare, render, resolve  # noqa: E402
 from .render import FrameSource, frames, pick_device  # noqa: E402
 from .score import Score, score  # noqa: E402
 from .spec import RenderSpec, parse_size  # noqa: E402
-from .video import AudioTrack, VideoWriter, probe, read_audio, read_frames  # noqa: E402
-from .web import Server, export_web, play, write_web  # noqa: E402
+from .out.video import AudioTrack, VideoWriter, probe, read_audio, read_frames  # noqa: E402
+from .out.web import Server, export_web, play, write_web  # noqa: E402
 from .batch import BatchResult, render_batch  # noqa: E402
 
 __all__ = [

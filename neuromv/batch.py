@@ -32,14 +32,16 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import cppn, flashes, presets, record
+from .out import provenance as record
+from .network import cppn
+from .look import flashes, presets
 from .errors import NeuromvError, OptionError, OutputError
-from .files import content_hash
-from .heap import peak_mb
-from .pipeline import prepare, render_spec, resolve
+from .io.files import content_hash
+from .io.heap import peak_mb
+from .api import prepare, render_spec, resolve
 from .render import cpu_threads
 from .spec import RenderSpec, fields
-from .video import sweep_partial_files
+from .out.video import sweep_partial_files
 
 log = logging.getLogger("neuromv")
 
@@ -292,8 +294,8 @@ def _compile_kernels() -> None:
     numba's on-disk cache, before any worker starts. Workers of a fresh install that compile the same cached kernel at
     once can load each other's half-written cache and crash (seen: SIGSEGV in librosa's beat tracker, two workers on
     one machine). Workers on other machines compile their own; see docs/batch.md."""
-    from .audio import Audio
-    from .bank import feature_bank
+    from .io.audio import Audio
+    from .music.bank import feature_bank
 
     seconds = 2.0
     t = np.arange(int(22050 * seconds), dtype=np.float32) / 22050

@@ -144,7 +144,7 @@ def _spec(args: dict[str, object]) -> RenderSpec:
     if spec_file is not None and like is not None:
         raise OptionError("--spec and --like cannot be used together; pick one to start from")
     if like is not None:
-        from .record import like as like_video
+        from .out.provenance import like as like_video
 
         return like_video(str(like), **args)
     base = RenderSpec.from_file(str(spec_file)) if spec_file is not None else RenderSpec()
@@ -152,7 +152,7 @@ def _spec(args: dict[str, object]) -> RenderSpec:
 
 
 def _render(args: dict[str, object]) -> None:
-    from .pipeline import render, resolve
+    from .api import render, resolve
 
     dump = args.pop("dump_spec")
     _log_to_stderr(quiet=bool(args.get("quiet")))
@@ -167,7 +167,7 @@ def _render(args: dict[str, object]) -> None:
 
 
 def _export_web(args: dict[str, object]) -> None:
-    from .web import export_web
+    from .out.web import export_web
 
     _log_to_stderr(quiet=bool(args.get("quiet")))
     spec = RenderSpec().replace(**args)
@@ -177,7 +177,7 @@ def _export_web(args: dict[str, object]) -> None:
 
 
 def _play(args: dict[str, object]) -> None:
-    from .web import play
+    from .out.web import play
 
     port, browser = args.pop("port"), args.pop("browser")
     _log_to_stderr(quiet=bool(args.get("quiet")))
@@ -207,9 +207,9 @@ def _batch(args: dict[str, object]) -> int:
 
 
 def _features(args: dict[str, object]) -> None:
-    from . import presets
-    from .bank import table
-    from .pipeline import song_bank
+    from .look import presets
+    from .music.bank import table
+    from .api import song_bank
 
     if args["tracks"] and not args["preset"]:
         raise OptionError("--tracks needs --preset NAME|FILE: the preset whose parameters to write")
@@ -223,7 +223,7 @@ def _features(args: dict[str, object]) -> None:
     else:
         text = table(bank.names, bank.values, bank.fps, as_json=bool(args["json"]))
     if args["output"]:
-        from .video import check_output
+        from .out.video import check_output
 
         check_output(str(args["output"]), overwrite=True).write_text(text)
     else:
@@ -231,8 +231,8 @@ def _features(args: dict[str, object]) -> None:
 
 
 def _train_features(args: dict[str, object]) -> None:
-    from .learned import train
-    from .video import check_output
+    from .music.learned import train
+    from .out.video import check_output
 
     _log_to_stderr(quiet=bool(args["quiet"]))
     output = check_output(str(args["output"]), overwrite=bool(args["overwrite"]))
@@ -244,14 +244,14 @@ def _train_features(args: dict[str, object]) -> None:
 
 
 def _presets() -> None:
-    from .presets import built_in
+    from .look.presets import built_in
 
     for name, preset in built_in().items():
         print(f"{name:14} {preset.description}")
 
 
 def _info(video: str, as_json: bool) -> None:
-    from .record import read
+    from .out.provenance import read
 
     tag = read(video)
     if as_json:

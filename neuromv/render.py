@@ -18,12 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 import numpy as np
 import torch
 
-from .cppn import CPPN, coordinate_grid, cpu_tanh
-from .detail import sharpen
+from .network.cppn import CPPN, coordinate_grid, cpu_tanh
+from .look.sharpen import sharpen
 from .errors import OptionError
-from .heap import bound_heap
-from .params import Light, Warp, colour_matrices
-from .presets import COLOURS, LIGHTS, WARPS, ParamTracks
+from .io.heap import bound_heap
+from .look.effects import Light, Warp, colour_matrices
+from .look.presets import COLOURS, LIGHTS, WARPS, ParamTracks
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LAYOUTS = ("row", "grid")

@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .audio import Audio, as_fps, load_audio
-from .cppn import extent
+from .io.audio import Audio, as_fps, load_audio
+from .network.cppn import extent
 from .errors import OptionError
-from .features import LatentConfig, log_mel
-from .fit import load_image, resize_image
-from .flashes import GRID, flashes, window_sums
-from .params import LUMA
-from .video import probe, read_audio, read_frames
+from .music.mel import LatentConfig, log_mel
+from .network.fit import load_image, resize_image
+from .look.flashes import GRID, flashes, window_sums
+from .look.effects import LUMA
+from .out.video import probe, read_audio, read_frames
 
 MAX_LAG = 10
 #: Side of the grayscale frames that visual change is measured on.

@@ -21,14 +21,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import presets
-from .audio import MIN_DURATION, as_fps
-from .cppn import CPPNConfig
+from .look import presets
+from .io.audio import MIN_DURATION, as_fps
+from .network.cppn import CPPNConfig
 from .errors import NeuromvError, OptionError, did_you_mean
-from .fit import FitConfig
+from .network.fit import FitConfig
 from .render import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
-from .stems import SEPARATORS, stem_names
-from .video import DEFAULT_CRF, ENCODERS, X264_PRESET_CHOICES, X264_PRESETS, check_crf
+from .music.stems import SEPARATORS, stem_names
+from .out.video import DEFAULT_CRF, ENCODERS, X264_PRESET_CHOICES, X264_PRESETS, check_crf
 
 #: Long side of the video when no size is given, in pixels.
 DEFAULT_SIDE = 512

@@ -1,4 +1,4 @@
-"""Train the learned-features model that ships with neuromv (``neuromv/models/features.pt``) on free music from
+"""Train the learned-features model that ships with neuromv (``neuromv/music/models/features.pt``) on free music from
 Debian's packages, holding out whole packages for the figures of ``benchmarks/bench_features.py``.
 
     python scripts/train_features.py                  # fetch the packages (apt-get download), unpack, train
@@ -15,7 +15,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from neuromv.learned import train
+from neuromv.music.learned import train
 
 #: package -> (genre, license, where its music lies inside the package).
 TRAINING = {
@@ -28,7 +28,7 @@ TRAINING = {
 HELD_OUT = {
     "singularity-music": ("electronic and ambient (Max McCracken)", "CC BY-SA 3.0", "usr/share/games/singularity/music"),
 }
-SHIPPED = Path(__file__).resolve().parent.parent / "neuromv" / "models" / "features.pt"
+SHIPPED = Path(__file__).resolve().parent.parent / "neuromv" / "music" / "models" / "features.pt"
 
 
 def unpack(corpus: Path, package: str) -> Path:

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 import neuromv
-from neuromv import ffmpeg
+from neuromv.io import ffmpeg
 from conftest import RATE, tone, write_wav
 
 

@@ -22,7 +22,7 @@ from conftest import ffmpeg_parents  # noqa: E402
 from neuromv import probe, read_frames, render  # noqa: E402
 from neuromv.batch import FITS, LEDGER, read_manifest, render_batch  # noqa: E402
 from neuromv.errors import NeuromvError  # noqa: E402
-from neuromv.record import read as read_tag  # noqa: E402
+from neuromv.out.provenance import read as read_tag  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SONG, OTHER, COVER = EXAMPLES / "vibe_ace_30s.ogg", EXAMPLES / "metal_madness_30s.ogg", EXAMPLES / "cover.jpg"

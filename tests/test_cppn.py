@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import neuromv
-from neuromv import cppn
+from neuromv.network import cppn
 
 render = importlib.import_module("neuromv.render")  # the module (neuromv.render is the function)
 
@@ -158,7 +158,7 @@ def test_both_cpu_tanh_forms_draw_the_same_frames(monkeypatch):
 
 PROBE_SCRIPT = """
 import sys, numpy as np
-from neuromv import cppn
+from neuromv.network import cppn
 if sys.argv[1] == "after-numpy":  # OpenBLAS's threads spin on every core for a while after a product
     rng = np.random.default_rng(0)
     power, basis = rng.random((512, 1471), np.float32), rng.random((1471, 64), np.float32)  # a mel analysis's shapes

@@ -9,10 +9,11 @@ import torch
 from conftest import beat_track, write_wav
 from PIL import Image
 
-from neuromv import cppn, detail
-from neuromv.fit import load_image
-from neuromv.params import LUMA
-from neuromv.pipeline import make_spec, prepare
+from neuromv.network import cppn
+from neuromv.look import sharpen as detail
+from neuromv.network.fit import load_image
+from neuromv.look.effects import LUMA
+from neuromv.api import make_spec, prepare
 from neuromv.score import laplacian_energy
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import neuromv
-from neuromv.audio import Audio
-from neuromv.features import LatentConfig, log_mel, mel_filterbank, mel_latents
+from neuromv.io.audio import Audio
+from neuromv.music.mel import LatentConfig, log_mel, mel_filterbank, mel_latents
 from conftest import RATE, clicks, tone
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import neuromv
 from neuromv import VideoWriter, read_frames
-from neuromv.flashes import flashes, merged, suspects, transitions
+from neuromv.look.flashes import flashes, merged, suspects, transitions
 from conftest import beat_track, write_wav
 
 FPS = 30

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import neuromv
-from neuromv import presets
-from neuromv.bank import FEATURES, feature_bank
+from neuromv.look import presets
+from neuromv.music.bank import FEATURES, feature_bank
 from neuromv.cli import main
 from conftest import beat_track, write_wav
 

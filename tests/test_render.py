@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import neuromv
-from neuromv import cppn
-from neuromv.fit import FAITHFUL_FOURIER, FitConfig, fit, load_image, resize_image
+from neuromv.network import cppn
+from neuromv.network.fit import FAITHFUL_FOURIER, FitConfig, fit, load_image, resize_image
 from conftest import beat_track, clicks, tone, write_wav
 
 TINY = dict(size="32x32", quiet=True)
@@ -38,7 +38,7 @@ def test_frame_count_and_av_duration(tmp_path, fps, no_ffmpeg_left):
 
 
 def test_auto_preset_is_veryfast_and_one_thread_beside_a_cpu_render():
-    from neuromv.video import pick_preset, pick_threads
+    from neuromv.out.video import pick_preset, pick_threads
 
     assert pick_preset("auto", "cpu") == "veryfast" and pick_preset(None, "cuda") == "veryfast"
     assert pick_preset("slow", "cpu") == "slow"

@@ -13,7 +13,7 @@ import pytest
 import soundfile
 
 import neuromv
-from neuromv import ffmpeg
+from neuromv.io import ffmpeg
 from conftest import beat_track, ffmpeg_processes, tone, write_wav
 
 RATE = 22050

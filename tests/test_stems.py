@@ -13,9 +13,9 @@ import pytest
 
 import neuromv
 from neuromv.cli import main
-from neuromv.features import LatentConfig
+from neuromv.music.mel import LatentConfig
 from neuromv.render import panel_frames
-from neuromv.stems import SeparatorError, separate
+from neuromv.music.stems import SeparatorError, separate
 from conftest import beat_track, clicks, tone, write_wav
 
 HERE = Path(__file__).resolve().parent

@@ -14,14 +14,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .errors import NeuromvError, OptionError
-from .files import content_hash
-from .spec import RenderSpec
-from .video import probe
+from .. import __version__
+from ..errors import NeuromvError, OptionError
+from ..io.files import content_hash
+from ..spec import RenderSpec
+from ..out.video import probe
 
 if TYPE_CHECKING:
-    from .pipeline import Prepared
+    from ..api import Prepared
 
 log = logging.getLogger("neuromv")
 

@@ -25,11 +25,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .audio import Audio, AudioStream, as_fps, frame_count, load_audio
-from .bank import RATE, grid_centres, mono, scale
-from .errors import ModelError, NeuromvError, OptionError
-from .features import mel_filterbank, smooth
-from .files import write_atomically
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, load_audio
+from ..music.bank import RATE, grid_centres, mono, scale
+from ..errors import ModelError, NeuromvError, OptionError
+from ..music.mel import mel_filterbank, smooth
+from ..io.files import write_atomically
 
 log = logging.getLogger("neuromv")
 

@@ -26,8 +26,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from .audio import Audio, AudioStream, as_fps, frame_count, to_mono
-from .errors import OptionError, did_you_mean
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
+from ..errors import OptionError, did_you_mean
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
 RATE = 22050

@@ -18,8 +18,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from .errors import ModelError, OptionError
-from .files import write_atomically
+from ..errors import ModelError, OptionError
+from ..io.files import write_atomically
 
 CHECKPOINT_FORMAT = "neuromv-cppn/1"
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .cppn import CPPN, coordinate_grid, extent
-from .errors import ImageError, OptionError
+from ..network.cppn import CPPN, coordinate_grid, extent
+from ..errors import ImageError, OptionError
 
 #: Largest cover accepted, in pixels (guards against decompression bombs).
 MAX_IMAGE_PIXELS = 100_000_000

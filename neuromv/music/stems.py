@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import load_audio, to_mono
-from .errors import NeuromvError, OptionError
-from .files import content_hash
+from ..io.audio import load_audio, to_mono
+from ..errors import NeuromvError, OptionError
+from ..io.files import content_hash
 
 log = logging.getLogger("neuromv")
 
@@ -153,7 +153,7 @@ def _spleeter(mix: np.ndarray, stems: int, *, spleeter_config: str | None = None
             raise SeparatorError("separator 'spleeter' is not installed here: install it in its own environment "
                                  "(python3.11 -m venv spleeter-env && spleeter-env/bin/pip install spleeter) and "
                                  f"set {SPLEETER_ENV}=spleeter-env/bin/python")
-        from . import spleeter_driver
+        from ..music import spleeter_driver
 
         try:
             parts = spleeter_driver.separate(config, mix.T.copy())

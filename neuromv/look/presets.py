@@ -39,8 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from .bank import FEATURES, FeatureBank
-from .errors import OptionError, did_you_mean
+from ..music.bank import FEATURES, FeatureBank
+from ..errors import OptionError, did_you_mean
 
 VERSION = 1
 #: The picture's parameters: name -> (neutral value, what it means). A parameter a preset leaves out stays neutral.

@@ -24,7 +24,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from .errors import FFmpegError
+from ..errors import FFmpegError
 
 ENV_VAR = "NEUROMV_FFMPEG"
 

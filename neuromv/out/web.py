@@ -30,15 +30,17 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import soundfile
 
-from . import __version__, ffmpeg, presets
-from .audio import load_audio
-from .detail import TAPS
-from .errors import OptionError, OutputError
-from .files import content_hash
-from .pipeline import Prepared, make_spec, prepare, song_bank
-from .render import cpu_threads, label_overlay, latent_terms, panel_grid, pick_device
-from .spec import RenderSpec
-from .stems import default_cache_dir
+from .. import __version__
+from ..io import ffmpeg
+from ..look import presets
+from ..io.audio import load_audio
+from ..look.sharpen import TAPS
+from ..errors import OptionError, OutputError
+from ..io.files import content_hash
+from ..api import Prepared, make_spec, prepare, song_bank
+from ..render import cpu_threads, label_overlay, latent_terms, panel_grid, pick_device
+from ..spec import RenderSpec
+from ..music.stems import default_cache_dir
 
 log = logging.getLogger("neuromv")
 

@@ -14,9 +14,9 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from .audio import Audio, AudioStream, as_fps, frame_count, to_mono
-from .errors import OptionError
-from .heap import bound_heap
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
+from ..errors import OptionError
+from ..io.heap import bound_heap
 
 #: Floor of the log-mel range below the song's loudest bin, in dB.
 DYNAMIC_RANGE_DB = 80.0

@@ -20,18 +20,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from . import __version__, cppn, detail, flashes, learned, presets, record
-from .audio import Audio, AudioStream, frame_count, load_audio, open_audio
-from .bank import FeatureBank, feature_bank
+from . import __version__
+from .look import sharpen as detail
+from .out import provenance as record
+from .network import cppn
+from .look import flashes, presets
+from .music import learned
+from .io.audio import Audio, AudioStream, frame_count, load_audio, open_audio
+from .music.bank import FeatureBank, feature_bank
 from .errors import OptionError
-from .features import LatentConfig, mel_latents
-from .fit import FAITHFUL_FOURIER, fit, load_image, recipe, shown
-from .params import LUMA
+from .music.mel import LatentConfig, mel_latents
+from .network.fit import FAITHFUL_FOURIER, fit, load_image, recipe, shown
+from .look.effects import LUMA
 from .render import FrameSource, cpu_threads, pick_device, pick_precision
 from .score import visual_change
 from .spec import RenderSpec, fields, size_for_aspect
-from .stems import separate
-from .video import AudioTrack, VideoWriter, check_output, pick_encoder, pick_preset, pick_threads
+from .music.stems import separate
+from .out.video import AudioTrack, VideoWriter, check_output, pick_encoder, pick_preset, pick_threads
 
 log = logging.getLogger("neuromv")
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ffmpeg
-from .audio import open_audio
-from .errors import FFmpegError, OptionError, OutputError
+from ..io import ffmpeg
+from ..io.audio import open_audio
+from ..errors import FFmpegError, OptionError, OutputError
 
 try:
     import fcntl

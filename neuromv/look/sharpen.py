@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .params import LUMA
-from .score import laplacian
+from ..look.effects import LUMA
+from ..score import laplacian
 
 #: The blur's taps each way: exp(-x^2 / 2) at x = -2..2, normalised (the web player uses these numbers).
 TAPS = tuple(float(w) for w in np.exp(-0.5 * np.arange(-2, 3) ** 2) / np.exp(-0.5 * np.arange(-2, 3) ** 2).sum())
