@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 import neuromv
-from neuromv.api import make_spec, prepare
+from neuromv.prepared import prepare
+from neuromv.spec import make_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SONG = ROOT / "examples" / "vibe_ace_30s.ogg"

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import neuromv
-from neuromv.network.fit import load_image, resize_image
-from neuromv.score import framing, onset_strength
+from neuromv.network.image import load_image, resize_image
+from neuromv.scoring import framing, onset_strength
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 

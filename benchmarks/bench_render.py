@@ -42,11 +42,11 @@ import torch
 import neuromv
 from neuromv.io import ffmpeg
 from neuromv.io.heap import peak_mb
-from neuromv.render import pick_device, pick_precision
+from neuromv.draw import pick_device, pick_precision
 from neuromv.out.video import pick_preset, pick_threads
 
 cppn = importlib.import_module("neuromv.network.cppn")
-renderer = importlib.import_module("neuromv.render")  # the module (neuromv.render is the function)
+renderer = importlib.import_module("neuromv.draw")  # the frame source's module
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"
 IMPLEMENTATIONS = ("ours", "previous", "naive")

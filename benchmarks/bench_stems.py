@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import neuromv
-from neuromv.render import panel_frames
+from neuromv.draw import panel_frames
 from neuromv.music.stems import separate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 from . import __version__
 from .errors import NeuromvError, OptionError
@@ -38,7 +39,7 @@ def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
                 target.add_argument("song", nargs="?", metavar=meta["metavar"], default=argparse.SUPPRESS,
                                     help=meta["help"])
                 continue
-            options: dict[str, object] = dict(default=argparse.SUPPRESS,
+            options: dict[str, Any] = dict(default=argparse.SUPPRESS,
                                               help=f"{meta['help']} (default: {shown_default(spec_field)})")
             if kind is bool and spec_field.default is None:  # on, off, or left to the inputs
                 options["action"] = argparse.BooleanOptionalAction
@@ -56,7 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="neuromv", description="Turn a song into a music video that pulses with it.")
     parser.add_argument("--version", action="version", version=f"neuromv {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _render_commands(commands)
+    _batch_commands(commands)
+    _feature_commands(commands)
+    _video_commands(commands)
+    return parser
 
+
+Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _render_commands(commands: Commands) -> None:
+    """render, export-web and play: every option of the render spec."""
     r = commands.add_parser("render", help="render a song to an MP4",
                             description="Render a music video: a CPPN driven by the song's mel spectrogram, "
                                         "optionally fit to a cover image, muxed with the song.")
@@ -80,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     served.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: a free one)")
     served.add_argument("--no-browser", dest="browser", action="store_false", help="print the address only")
 
+
+def _batch_commands(commands: Commands) -> None:
+    """batch: a catalogue on Ray."""
     b = commands.add_parser("batch", help="render a catalogue (a JSON Lines manifest) on Ray, resumably",
                             description="Render every line of MANIFEST (one JSON object a line, with render's option "
                                         "names) into --out on Ray: started here, or the cluster at --address. Every "
@@ -94,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--retries", type=int, default=3, help="retries of a job whose worker or node died (default 3)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+
+def _feature_commands(commands: Commands) -> None:
+    """train-features and features: the learned features and the feature bank."""
     t = commands.add_parser("train-features", help="train an autoencoder of the songs' spectra (--features FILE)",
                             description="Train the learned features: an autoencoder over log-mel windows centred on "
                                         "each video frame. Whole songs are held out for the held-out loss.")
@@ -121,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     form.add_argument("--json", action="store_true", help="JSON")
     f.add_argument("-o", "--output", help="the file to write (default: standard output)")
 
+
+def _video_commands(commands: Commands) -> None:
+    """presets, info and score: what there is to choose and what a video holds."""
     commands.add_parser("presets", help="list the built-in presets", description="The built-in presets.")
 
     i = commands.add_parser("info", help="print how a video neuromv made was rendered",
@@ -135,10 +156,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--audio", help="the song (default: the video's own audio track)")
     s.add_argument("--image", help="the cover, for PSNR and SSIM")
     s.add_argument("--json", action="store_true", help="print the figures as JSON")
-    return parser
 
 
-def _spec(args: dict[str, object]) -> RenderSpec:
+def _spec(args: dict[str, Any]) -> RenderSpec:
     """The spec of ``neuromv render``: the flags given, over ``--like``'s or ``--spec``'s, over the defaults."""
     spec_file, like = args.pop("spec_file", None), args.pop("like", None)
     if spec_file is not None and like is not None:
@@ -151,8 +171,9 @@ def _spec(args: dict[str, object]) -> RenderSpec:
     return base.replace(**args)
 
 
-def _render(args: dict[str, object]) -> None:
-    from .api import render, resolve
+def _render(args: dict[str, Any]) -> None:
+    from .api import render
+    from .prepared import resolve
 
     dump = args.pop("dump_spec")
     _log_to_stderr(quiet=bool(args.get("quiet")))
@@ -166,7 +187,7 @@ def _render(args: dict[str, object]) -> None:
         print(path)
 
 
-def _export_web(args: dict[str, object]) -> None:
+def _export_web(args: dict[str, Any]) -> None:
     from .out.web import export_web
 
     _log_to_stderr(quiet=bool(args.get("quiet")))
@@ -176,8 +197,8 @@ def _export_web(args: dict[str, object]) -> None:
         print(folder)
 
 
-def _play(args: dict[str, object]) -> None:
-    from .out.web import play
+def _play(args: dict[str, Any]) -> None:
+    from .out.server import play
 
     port, browser = args.pop("port"), args.pop("browser")
     _log_to_stderr(quiet=bool(args.get("quiet")))
@@ -187,14 +208,14 @@ def _play(args: dict[str, object]) -> None:
         print("neuromv: stopped", file=sys.stderr)
 
 
-def _batch(args: dict[str, object]) -> int:
+def _batch(args: dict[str, Any]) -> int:
     from .batch import LEDGER, render_batch
 
     _log_to_stderr(quiet=False)  # a failed line is said whatever -q
     out = str(args["out"])
     try:
-        result = render_batch(str(args["manifest"]), out, address=args["address"],  # type: ignore[arg-type]
-                              cpus_per_job=args["cpus_per_job"], retries=args["retries"],  # type: ignore[arg-type]
+        result = render_batch(str(args["manifest"]), out, address=args["address"],
+                              cpus_per_job=args["cpus_per_job"], retries=args["retries"],
                               quiet=bool(args["quiet"]))
     except KeyboardInterrupt:
         print(f"neuromv: batch interrupted: the videos done and {os.path.join(out, LEDGER)} are kept, the running "
@@ -206,10 +227,10 @@ def _batch(args: dict[str, object]) -> int:
     return 0 if result.ok else 1
 
 
-def _features(args: dict[str, object]) -> None:
+def _features(args: dict[str, Any]) -> None:
     from .look import presets
     from .music.bank import table
-    from .api import song_bank
+    from .prepared import song_bank
 
     if args["tracks"] and not args["preset"]:
         raise OptionError("--tracks needs --preset NAME|FILE: the preset whose parameters to write")
@@ -223,16 +244,16 @@ def _features(args: dict[str, object]) -> None:
     else:
         text = table(bank.names, bank.values, bank.fps, as_json=bool(args["json"]))
     if args["output"]:
-        from .out.video import check_output
+        from .io.files import check_output
 
         check_output(str(args["output"]), overwrite=True).write_text(text)
     else:
         sys.stdout.write(text)
 
 
-def _train_features(args: dict[str, object]) -> None:
+def _train_features(args: dict[str, Any]) -> None:
+    from .io.files import check_output
     from .music.learned import train
-    from .out.video import check_output
 
     _log_to_stderr(quiet=bool(args["quiet"]))
     output = check_output(str(args["output"]), overwrite=bool(args["overwrite"]))
@@ -265,7 +286,7 @@ def _info(video: str, as_json: bool) -> None:
         print(f"  {name:16} {json.dumps(value)}" + (f"  (sha256 {digest[:16]})" if digest else ""))
 
 
-def _print_score(figures: dict[str, object], as_json: bool) -> None:
+def _print_score(figures: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(figures))
         return
@@ -325,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "info":
             _info(args["video"], args["json"])
         elif command == "score":
-            from .score import score
+            from .scoring import score
 
             as_json = args.pop("json")
             _print_score(score(**args).as_dict(), as_json)

@@ -11,30 +11,28 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import os
-import re
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .look import presets
-from .io.audio import MIN_DURATION, as_fps
-from .network.cppn import CPPNConfig
+from . import checks
+from .checks import DEVICES, Check, Size, check_batch_size, check_threads, parse_size
 from .errors import NeuromvError, OptionError, did_you_mean
-from .network.fit import FitConfig
-from .render import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
+from .io.audio import MIN_DURATION, as_fps
 from .music.stems import SEPARATORS, stem_names
-from .out.video import DEFAULT_CRF, ENCODERS, X264_PRESET_CHOICES, X264_PRESETS, check_crf
+from .network.config import CPPNConfig, FitConfig
+from .out.video import DEFAULT_CRF, ENCODERS, X264_PRESET_CHOICES, check_crf
 
-#: Long side of the video when no size is given, in pixels.
-DEFAULT_SIDE = 512
-MIN_SIDE, MAX_SIDE = 16, 8192
+LAYOUTS = ("row", "grid")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 PANELS = ("shared", "own")
 STEM_COUNTS = (2, 4, 5)
+#: The inputs whose content a video records (their SHA-256), by field.
+HASHED = ("image", "model")
 #: The groups of options, in the order the CLI's help and the README show them.
 GROUPS = {
     "input": "what to render",
@@ -47,128 +45,6 @@ GROUPS = {
     "run": "how the command behaves",
 }
 
-Size = tuple[int, int]
-
-
-def parse_size(size: str | int | Sequence[int]) -> Size:
-    """``"1280x720"``, ``512`` or ``(1280, 720)`` -> (width, height); both even, from 16 to 8192."""
-    text = size if isinstance(size, str) else None
-    try:
-        if isinstance(size, str):
-            match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*|\s*(\d+)\s*", size)
-            if match is None:
-                raise ValueError
-            width, height = (int(match.group(3)),) * 2 if match.group(3) else (int(match.group(1)),
-                                                                              int(match.group(2)))
-        elif isinstance(size, int) and not isinstance(size, bool):
-            width = height = size
-        else:
-            width, height = (int(v) for v in size)
-    except (ValueError, TypeError):
-        raise OptionError(f"size={size!r} must be WIDTHxHEIGHT in pixels, e.g. 512x512 or 1280x720") from None
-    shown = text or f"{width}x{height}"
-    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
-        raise OptionError(f"size={shown} must be from {MIN_SIDE} to {MAX_SIDE} pixels on each side")
-    if width % 2 or height % 2:
-        raise OptionError(f"size={shown}: width and height must be even for H.264 (yuv420p); "
-                          f"try {width + width % 2}x{height + height % 2}")
-    return width, height
-
-
-def size_for_aspect(aspect: float, side: int = DEFAULT_SIDE) -> Size:
-    """(width, height) with ``width / height ~= aspect``, the long side ``side``, both even."""
-    def even(value: float) -> int:
-        return max(MIN_SIDE, 2 * round(value / 2))
-    return (even(side), even(side / aspect)) if aspect >= 1 else (even(side * aspect), even(side))
-
-
-# --- checks of single values: each returns the value in its canonical form or raises OptionError --------------------
-
-Check = Callable[[str, Any], Any]
-
-
-def _via(check: Callable[[Any], Any]) -> Check:
-    """A module's own check of a value (one place for each range)."""
-    def checked(name: str, value: Any) -> Any:
-        check(value)
-        return value
-    return checked
-
-
-def _seed(name: str, value: int) -> int:
-    if not 0 <= value < 2**63:
-        raise OptionError(f"seed={value!r} must be a whole number from 0 to 2**63 - 1")
-    return value
-
-
-def _device(name: str, value: str) -> str:
-    kind, _, index = value.partition(":")
-    if kind not in DEVICES or (index and not (kind in ("cuda", "mps") and index.isdigit())):
-        raise OptionError(f"device={value!r} is not one of {list(DEVICES)} (or cuda:N){did_you_mean(value, DEVICES)}")
-    return value
-
-
-def _seconds(low: float) -> Check:
-    def check(name: str, value: float) -> float:
-        if not (math.isfinite(value) and value >= low):
-            raise OptionError(f"{name}={value!r} must be a number of seconds >= {low:g}")
-        return value
-    return check
-
-
-def _one_of(choices: Sequence[Any]) -> Check:
-    def check(name: str, value: Any) -> Any:
-        if value not in choices:
-            raise OptionError(f"{name}={value!r} is not one of {list(choices)}{did_you_mean(value, choices)}")
-        return value
-    return check
-
-
-def _through(config: type, **fixed: Any) -> Check:
-    """The check of ``config``'s own field of the same name (one place for each range: CPPNConfig, FitConfig)."""
-    def check(name: str, value: Any) -> Any:
-        config(**{**fixed, name: value})
-        return value
-    return check
-
-
-def _size(name: str, value: Any) -> str:
-    width, height = parse_size(value)
-    return f"{width}x{height}"
-
-
-def _fps(name: str, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Fraction)):
-        raise OptionError(f"fps={value!r} must be a positive number such as 24, 25, 29.97, 30 or 60")
-    return str(as_fps(value))
-
-
-def _preset(name: str, value: Any) -> str:
-    """A built-in preset's name, a preset file's path, or a preset's JSON (text or object): checked here, before any
-    slow work; kept as given (a video records its content)."""
-    if isinstance(value, dict):
-        value = json.dumps(value, separators=(",", ":"), sort_keys=True)
-    if not isinstance(value, str):
-        raise OptionError(f"preset={value!r} must be a preset's name, a .json file or a JSON object")
-    if value in X264_PRESETS:
-        raise OptionError(f"preset={value!r} is an x264 speed: use --x264-preset {value} (x264_preset={value!r}); "
-                          f"--preset picks the look, one of {list(presets.built_in())}")
-    presets.load(value)
-    return value
-
-
-#: What z can be besides a features model's file.
-FEATURE_KINDS = ("mel", "learned")
-
-
-def _features(name: str, value: Any) -> str:
-    """``mel``, ``learned`` or a features model's path (read when the song is: the spec stays cheap to build)."""
-    if not isinstance(value, str) or not value:
-        raise OptionError(f"features={value!r} must be mel, learned or a features model .pt file")
-    if value not in FEATURE_KINDS and not value.endswith(".pt"):
-        raise OptionError(f"features={value!r} is not one of {list(FEATURE_KINDS)} nor a .pt features model"
-                          f"{did_you_mean(value, FEATURE_KINDS)}")
-    return value
 
 
 # --- the fields --------------------------------------------------------------------------------------------------
@@ -180,8 +56,8 @@ def _option(default: Any, group: str, help: str, *, check: Check | None = None, 
     (when not the value itself). ``local``: about this machine or this run, not the picture (output paths,
     progress, caches, threads): left out of the record in the video and not carried over by ``--like``.
     ``path``: a file name (a ``Path`` is accepted; the record keeps only its last part)."""
-    meta = dict(group=group, help=help, check=check or (_one_of(choices) if choices else None), choices=tuple(choices),
-                shown=shown, short=short, local=local, path=path, metavar=metavar)
+    meta = dict(group=group, help=help, check=check or (checks.one_of(choices) if choices else None),
+                choices=tuple(choices), shown=shown, short=short, local=local, path=path, metavar=metavar)
     return field(default=default, metadata=meta)
 
 
@@ -208,41 +84,41 @@ class RenderSpec:
                                      local=True, path=True, metavar="FILE")
     # excerpt
     start: float = _option(0.0, "excerpt", "start of the excerpt in seconds; its own audio is muxed",
-                           check=_seconds(0.0))
+                           check=checks.seconds(0.0))
     duration: float | None = _option(None, "excerpt", "length of the excerpt in seconds", shown="to the end",
-                                     check=_seconds(MIN_DURATION))
+                                     check=checks.seconds(MIN_DURATION))
     # look
     preset: str = _option("glow", "look", "the visual preset: a built-in's name (neuromv presets lists them) or a "
-                          "preset .json file", check=_preset, metavar="NAME|FILE")
+                          "preset .json file", check=checks.preset, metavar="NAME|FILE")
     seed: int = _option(0, "look", "seeds the network and the fitting; the same seed gives the same frames on a "
-                        "device", check=_seed)
+                        "device", check=checks.seed)
     hidden: int | None = _option(None, "look", "hidden-layer width", shown="32, or the saved model's",
-                                 check=_through(CPPNConfig))
+                                 check=checks.through(CPPNConfig))
     latent_dim: int | None = _option(None, "look", "mel bins = latent size", shown="64, or the saved model's",
-                                     check=_through(CPPNConfig))
+                                     check=checks.through(CPPNConfig))
     features: str = _option("mel", "look", "what z is: mel (the song's mel spectrogram), learned (the autoencoder "
                             "shipped with neuromv: 10 numbers a frame) or a features model from neuromv "
-                            "train-features", check=_features, path=True, metavar="mel|learned|FILE")
+                            "train-features", check=checks.features, path=True, metavar="mel|learned|FILE")
     flash_limit: bool | None = _option(None, "look", "tame a render that would flash more than 3 times a second "
                                        "(WCAG 2.3.1, general or red flashes; neuromv score measures them): the "
                                        "preset's swings (or z and the parameters) are calmed just enough, and a notice "
                                        "says so; --no-flash-limit renders as is",
                                        shown="on (off for classic, whose frames stay as they were)")
     # fit
-    steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=_through(FitConfig))
+    steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=checks.through(FitConfig))
     lr: float = _option(FitConfig.lr, "fit", "peak learning rate of the fitting (cosine decay)",
-                        check=_through(FitConfig))
+                        check=checks.through(FitConfig))
     motion: float = _option(FitConfig.motion, "fit", "fidelity vs motion: about the gray levels of change per frame "
                             "(0 = stillest); glow scales its swings to it, classic keeps that much of z's spread when "
-                            "fitting", check=_through(FitConfig))
+                            "fitting", check=checks.through(FitConfig))
     # video
     size: str | None = _option(None, "video", "frame size WxH, both even (H.264), 16-8192; with --stems, a panel's "
-                               "size", shown="512 on the long side, the cover's (or model's) aspect", check=_size,
+                               "size", shown="512 on the long side, the cover's (or model's) aspect", check=checks.size,
                                metavar="WxH")
     fps: str = _option("30", "video", "frames per second: 24, 25, 29.97 (= 30000/1001), 30, 60, ...; exactly one "
-                       "latent per frame", check=_fps)
+                       "latent per frame", check=checks.fps)
     crf: int = _option(DEFAULT_CRF, "video", "x264 quality, 0-51, lower is better (NVENC: -cq)",
-                       check=_via(check_crf))
+                       check=checks.via(check_crf))
     x264_preset: str = _option("auto", "video", "x264 speed preset (NVENC: the matching p1-p7); auto = veryfast, "
                                "on one thread when the CPU renders (the encoder leaves the cores to the network)",
                                choices=X264_PRESET_CHOICES)
@@ -250,13 +126,13 @@ class RenderSpec:
                            "(T4, L4, RTX), else libx264", choices=ENCODERS)
     # device
     device: str = _option("auto", "device", "where the network runs: auto = CUDA, then Apple MPS, then the CPU",
-                          check=_device, choices=DEVICES)
+                          check=checks.device, choices=DEVICES)
     precision: str = _option("auto", "device", "the hidden layers' dtype (auto = float32)", choices=PRECISIONS)
     batch_size: int | None = _option(None, "device", "frames per batch", shown="8 on a CPU, from free memory on a "
-                                     "GPU", check=_via(check_batch_size))
+                                     "GPU", check=checks.via(check_batch_size))
     threads: int | None = _option(None, "device", "CPU threads for rendering, fitting and Demucs; give each of "
                                   "several renders at once its share of the cores", shown="one per core",
-                                  check=_via(check_threads), local=True)
+                                  check=checks.via(check_threads), local=True)
     # stems
     stems: int | None = _option(None, "stems", "split the song into stems, each in its own panel: 2 = vocals and "
                                 "accompaniment; 4 = vocals, drums, bass, other; 5 = those and piano", shown="none",
@@ -357,6 +233,21 @@ class RenderSpec:
         return parse_size(self.size) if self.size is not None else None
 
     @property
+    def panel_size(self) -> Size:
+        """(width, height) of a resolved spec's frame (a panel with stems)."""
+        if self.size is None:
+            raise OptionError("size is not decided yet: resolve the spec first (neuromv.resolve)")
+        return parse_size(self.size)
+
+    @property
+    def song_path(self) -> str:
+        """The song; a spec without one cannot be rendered."""
+        if self.song is None:
+            raise OptionError("no song given: name one (neuromv render SONG, render('song.mp3')) or use a spec that "
+                              "has one")
+        return self.song
+
+    @property
     def frame_rate(self) -> Fraction:
         """The exact frame rate."""
         return as_fps(self.fps)
@@ -445,3 +336,11 @@ def options_table() -> str:
             cells = (f"`{names}`", shown_default(spec_field), meta["help"] + choices)
             rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows)
+
+
+def make_spec(spec: RenderSpec | None = None, **options: Any) -> RenderSpec:
+    """``spec`` (default: the defaults) with ``options`` (spec field names) changed; ``None`` song/output kept."""
+    for name in ("song", "output"):
+        if options.get(name) is None:
+            options.pop(name, None)
+    return (spec or RenderSpec()).replace(**options)

@@ -33,7 +33,7 @@ def test_cli_renders_beside_the_song(tmp_path, song, cover, capsys, no_ffmpeg_le
     info = neuromv.probe(target)
     assert (info.width, info.height) == (32, 24)
     assert info.metadata["spec"]["seed"] == 7 and info.metadata["spec"]["image"] == "cover.png"
-    assert not list(tmp_path.glob(".*.part"))
+    assert not list(tmp_path.glob(".*.partial"))
 
 
 def test_cli_help_and_version(capsys):
@@ -185,7 +185,7 @@ def interrupted_run(tmp_path: Path, command: list[str], signals: list[signal.Sig
     proc = subprocess.Popen([sys.executable, *(part.format(**fields) for part in command)], stderr=subprocess.PIPE,
                             text=True)
     deadline = time.time() + 60
-    while not list(tmp_path.glob(".out.mp4.*.part")) and time.time() < deadline:
+    while not list(tmp_path.glob(".out.mp4.*.partial")) and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
     for sig in signals:
@@ -247,3 +247,29 @@ def test_repeated_interrupts_in_a_library_call(tmp_path):
     # the render's own KeyboardInterrupt; a later Ctrl-C of the four may land in a finalizer while Python exits
     # ("Exception ignored in ... KeyboardInterrupt:"), which is Python's to print, not an abort
     assert re.search(r"^KeyboardInterrupt:?\s*$", err, re.MULTILINE) and "terminate called" not in err, err
+
+
+def test_the_command_line_starts_without_torch():
+    """``neuromv --version`` and ``neuromv render --help`` load neither torch nor librosa (a fast start)."""
+    script = ("import sys, neuromv.cli\n"
+              "for argv in (['--version'], ['render', '--help']):\n"
+              "    try:\n        neuromv.cli.main(argv)\n    except SystemExit:\n        pass\n"
+              "print(sorted(m for m in ('torch', 'librosa', 'numba') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_public_names_are_the_functions_after_every_stage_is_imported():
+    """Importing the stages' modules (``neuromv.draw``, ``neuromv.prepared``, ...) leaves ``neuromv.render`` the
+    function, and every public name resolves."""
+    import importlib
+
+    import neuromv
+
+    for module in ("draw", "prepared", "scoring", "api", "batch", "out.web", "out.server", "out.mp4"):
+        importlib.import_module(f"neuromv.{module}")
+    assert callable(neuromv.render) and callable(neuromv.prepare) and callable(neuromv.score)
+    assert set(neuromv.__all__) == {"__version__", *neuromv._EXPORTS}
+    for name in neuromv.__all__:
+        assert getattr(neuromv, name) is not None, name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import torch
 import neuromv
 from neuromv.network import cppn
 
-render = importlib.import_module("neuromv.render")  # the module (neuromv.render is the function)
+from neuromv import draw as render  # the frame source's module
 
 
 def test_forward_shapes_and_range():

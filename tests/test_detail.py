@@ -11,10 +11,13 @@ from PIL import Image
 
 from neuromv.network import cppn
 from neuromv.look import sharpen as detail
-from neuromv.network.fit import load_image
+from neuromv.network.image import load_image
 from neuromv.look.effects import LUMA
-from neuromv.api import make_spec, prepare
-from neuromv.score import laplacian_energy
+from neuromv.out import provenance
+from neuromv.out.mp4 import Encoding
+from neuromv.prepared import prepare
+from neuromv.spec import make_spec
+from neuromv.scoring import laplacian_energy
 
 
 def picture(side: int, seed: int = 0) -> np.ndarray:
@@ -46,8 +49,8 @@ def test_the_amount_gives_the_frames_the_covers_fine_detail(blurred):
     amount = detail.amount(frames, target)
     assert (amount > 0.3) if blurred else (amount < -0.1), amount  # sharpened when soft, softened when grainy
     sharpened = detail.sharpen(torch.from_numpy(frames), amount).numpy()
-    assert energy(sharpened) == pytest.approx(detail.TARGET * target, rel=0.05)
-    assert abs(energy(frames) / target - detail.TARGET) > 0.2  # it had something to correct
+    assert energy(sharpened) == pytest.approx(detail.DETAIL_SHARE * target, rel=0.05)
+    assert abs(energy(frames) / target - detail.DETAIL_SHARE) > 0.2  # it had something to correct
 
 
 def test_the_amount_stays_within_its_bounds():
@@ -84,6 +87,11 @@ def test_the_covers_detail_is_known_at_every_scale():
     assert detail.cover_energy(kept, (160, 90)) == pytest.approx(detail._energy(luma, 90, 90), rel=0.2)
 
 
+def recorded(prepared) -> dict:
+    """What the video of ``prepared`` records that the run decided."""
+    return provenance.made(prepared, Encoding("libx264", "veryfast", 1, 18))["made"]
+
+
 def test_a_render_of_a_saved_network_sharpens_as_the_fitted_render_did(tmp_path):
     song = write_wav(tmp_path / "drums.wav", beat_track(3.0, bpm=120)[0])
     cover = tmp_path / "cover.png"
@@ -91,9 +99,9 @@ def test_a_render_of_a_saved_network_sharpens_as_the_fitted_render_did(tmp_path)
     saved = tmp_path / "net.pt"
     fitted = prepare(make_spec(song=song, image=cover, size=128, steps=150, save_model=saved, quiet=True))
     loaded = prepare(make_spec(song=song, model=saved, size=128, quiet=True))
-    assert fitted.sharpen != 0 and fitted.facts["sharpen"] == fitted.sharpen
+    assert fitted.sharpen != 0 and recorded(fitted).get("sharpen") == fitted.sharpen
     assert loaded.sharpen == fitted.sharpen  # the same frames from the saved network
     assert cppn.load(saved)[1]["detail"]["size"] == [128, 128]
     classic = prepare(make_spec(song=song, image=cover, size=128, steps=50, preset="classic", quiet=True))
-    assert classic.sharpen == 0.0 and "sharpen" not in classic.facts  # the classic look's frames as they were
+    assert classic.sharpen == 0.0 and "sharpen" not in recorded(classic)  # the classic look's frames as they were
     assert load_image(cover).shape == (128, 128, 3)

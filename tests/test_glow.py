@@ -12,7 +12,7 @@ import neuromv
 from neuromv.look import presets
 from neuromv.music.bank import feature_bank
 from neuromv.io.audio import load_audio
-from neuromv.api import MAX_GAIN, motion_gain
+from neuromv.look.motion import MAX_GAIN, motion_gain
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,8 @@ def test_a_faithful_fit_spends_its_points_where_the_frame_shows_the_cover(detail
     """A square frame of a 2:1 cover shows its middle square: the fit draws most of its points there, and is better
     there than a fit over the whole cover, while still having the rest for another framing."""
     from neuromv.network.cppn import CPPNConfig, build, coordinate_grid
-    from neuromv.network.fit import fit, load_image, recipe, resize_image, shown
+    from neuromv.network.fit import fit, recipe
+    from neuromv.network.image import load_image, resize_image, shown
 
     half = load_image(detailed)  # 192x192: the middle square, with a mirrored copy either side of it
     wide = np.concatenate([half[:, 96:][:, ::-1], half, half[:, :96][:, ::-1]], axis=1)  # 192x384

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import neuromv
-from neuromv.network.fit import load_image
+from neuromv.network.image import load_image
 
 
 def gradient(h: int, w: int) -> np.ndarray:

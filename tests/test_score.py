@@ -10,7 +10,7 @@ import pytest
 import neuromv
 from neuromv.io import ffmpeg
 from neuromv.cli import main
-from neuromv.score import psnr, ssim
+from neuromv.scoring import psnr, ssim
 from conftest import beat_track, tone, write_wav
 
 
@@ -113,6 +113,6 @@ def test_fidelity_frames_a_wide_cover_as_the_render_does(tmp_path):
     result = neuromv.score(video, image=cover)
     assert result.psnr_mean > 35 and result.ssim_p10 > 0.95, result
     assert 0.7 < result.detail < 1.3 and result.bitrate > 0
-    from neuromv.network.fit import resize_image
+    from neuromv.network.image import resize_image
 
     assert psnr(middle, resize_image(wide.astype(np.float32), 96, 96) * 255) < 20  # the squashed cover, as before

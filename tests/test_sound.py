@@ -94,7 +94,7 @@ def _start(tmp_path, song, out) -> subprocess.Popen:
 
 def _wait_for_partial(tmp_path, count: int = 1) -> list:
     deadline = time.time() + 60
-    while len(found := list(tmp_path.glob(".out.mp4.*.part"))) < count and time.time() < deadline:
+    while len(found := list(tmp_path.glob(".out.mp4.*.partial"))) < count and time.time() < deadline:
         time.sleep(0.05)
     return found
 
@@ -111,7 +111,7 @@ def test_a_render_killed_outright_leaves_nothing_after_the_next(tmp_path):
     deadline = time.time() + 30
     while ffmpeg_processes(marker=str(tmp_path)) and time.time() < deadline:  # its FFmpeg ends at the pipe's end
         time.sleep(0.1)
-    assert list(tmp_path.glob(".out.mp4.*.part")), "a render killed outright leaves its partial file"
+    assert list(tmp_path.glob(".out.mp4.*.partial")), "a render killed outright leaves its partial file"
     assert neuromv.render(short_song, out, size="16x16", quiet=True, overwrite=True) == out
     assert not list(tmp_path.glob(".out.mp4.*"))
     assert neuromv.probe(out).width == 16

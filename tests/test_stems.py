@@ -14,7 +14,7 @@ import pytest
 import neuromv
 from neuromv.cli import main
 from neuromv.music.mel import LatentConfig
-from neuromv.render import panel_frames
+from neuromv.draw import panel_frames
 from neuromv.music.stems import SeparatorError, separate
 from conftest import beat_track, clicks, tone, write_wav
 
@@ -76,7 +76,7 @@ def test_separations_are_cached_and_never_stale(tmp_path):
 
 
 def test_grid_layout_for_four(tmp_path):
-    from neuromv.render import panel_grid
+    from neuromv.draw import panel_grid
 
     assert panel_grid(4, "grid") == (2, 2) and panel_grid(5, "grid") == (3, 2) and panel_grid(2, "row") == (2, 1)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import ffmpeg
 from ..errors import AudioError, OptionError
+from ..io import ffmpeg
 
 log = logging.getLogger("neuromv")
 

@@ -98,7 +98,7 @@ _PR_SET_PDEATHSIG = 1
 @functools.cache
 def _prctl() -> Any:
     """libc's prctl on Linux, else None."""
-    if not os.uname().sysname == "Linux":
+    if os.uname().sysname != "Linux":
         return None
     try:
         return ctypes.CDLL(None, use_errno=True).prctl

@@ -21,7 +21,7 @@ MMAP_THRESHOLD = 4 << 20
 TRIM_THRESHOLD = 64 << 20
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bound_heap() -> bool:
     """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` so peak memory does not drift with a render's length or
     timing; True when set (glibc), False elsewhere (other C libraries keep their own policy).

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..network.cppn import CPPN, coordinate_grid
 from ..look.presets import ParamTracks
+from ..network.cppn import CPPN, coordinate_grid
 
 #: Largest field of first-layer terms a warp samples from, in grid points (512 MB at width 32).
 MAX_WARP_FIELD = 4_000_000

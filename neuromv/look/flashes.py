@@ -200,7 +200,7 @@ def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 #: The flashes a second a render is tamed to, measured on its preview: below :data:`LIMIT`, so that the video itself
 #: (larger, through the encoder) stays within it.
-TARGET = 2.5
+TARGET_RATE = 2.5
 #: The longest smoothing of the taming, in seconds.
 LONGEST = 2.0
 
@@ -235,16 +235,16 @@ class Taming:
 
 def tame(check: Callable[[int], Flashes], fps: float) -> Taming:
     """The shortest smoothing window (frames, up to :data:`LONGEST` seconds) whose preview, ``check(window)``,
-    flashes at most :data:`TARGET` times a second; 1 when the render is already safe, after a single look."""
+    flashes at most :data:`TARGET_RATE` times a second; 1 when the render is already safe, after a single look."""
     before = check(1).worst
-    if before <= TARGET:
+    if before <= TARGET_RATE:
         return Taming(1, before, before)
     low, high = 1, max(3, round(LONGEST * fps))  # low fails; high is taken when nothing shorter passes
     after = None
     while high - low > 1:
         middle = (low + high) // 2
         result = check(middle).worst
-        if result <= TARGET:
+        if result <= TARGET_RATE:
             high, after = middle, result
         else:
             low = middle

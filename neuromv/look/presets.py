@@ -28,6 +28,7 @@ So a parameter's track is a function of the feature track alone, and frame k of 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -39,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from ..music.bank import FEATURES, FeatureBank
 from ..errors import OptionError, did_you_mean
+from ..music.bank import FEATURES, FeatureBank
 
 VERSION = 1
 #: The picture's parameters: name -> (neutral value, what it means). A parameter a preset leaves out stays neutral.
@@ -149,10 +150,13 @@ class Preset:
             times = min(gain, 1.0) if name == "latent_gain" else speed if name in SPEEDS else depth
             origin = SWINGS_FROM.get(name, 0.0)
 
-            def about(value: float | None, origin: float = origin) -> float | None:
-                return None if value is None else float(f"{origin + times * (value - origin):.9g}")
+            def swing(value: float, origin: float = origin) -> float:
+                return float(f"{origin + times * (value - origin):.9g}")
 
-            return dataclasses.replace(m, min=about(m.min), max=about(m.max), avg=about(m.avg), value=about(m.value),
+            def about(value: float | None, origin: float = origin) -> float | None:
+                return None if value is None else swing(value, origin)
+
+            return dataclasses.replace(m, min=swing(m.min), max=swing(m.max), avg=about(m.avg), value=about(m.value),
                                        step=about(m.step, 0.0) if times > 0 else None)
 
         given = {"latent_gain": Mapping(value=PARAMS["latent_gain"][0]), **self.params}  # z's pull is scaled too
@@ -260,8 +264,9 @@ def parse(data: Any, source: str = "preset", features: tuple[str, ...] = FEATURE
     return Preset(name, description, checked, fit=fit, motion=motion)
 
 
-def built_in() -> dict[str, Preset]:
-    """The presets that ship with neuromv, by name."""
+@functools.cache
+def _shipped() -> dict[str, Preset]:
+    """The built-in presets, parsed once a process (the package's files do not change under it)."""
     found = {}
     for entry in sorted(BUILT_IN.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
@@ -270,15 +275,26 @@ def built_in() -> dict[str, Preset]:
     return found
 
 
+def built_in() -> dict[str, Preset]:
+    """The presets that ship with neuromv, by name."""
+    return dict(_shipped())
+
+
+@functools.lru_cache(maxsize=64)
+def _inline(text: str) -> Preset:
+    """A preset given as JSON text (a render reads its own recorded preset several times)."""
+    try:
+        return parse(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise OptionError(f"preset is not JSON ({exc.msg} at column {exc.colno})") from None
+
+
 def load(preset: str) -> Preset:
     """A preset by built-in name, by JSON file path, or as inline JSON text (``{...}``, as a video records it)."""
     text = preset.strip()
     if text.startswith("{"):
-        try:
-            return parse(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise OptionError(f"preset is not JSON ({exc.msg} at column {exc.colno})") from None
-    presets = built_in()
+        return _inline(text)
+    presets = _shipped()
     if preset in presets:
         return presets[preset]
     path = Path(preset)

@@ -6,9 +6,9 @@ network at 1024² is softer than the photo enlarged (0.3 of its Laplacian energy
 half as much again. One number per render corrects both: each frame ``f`` becomes ``f + amount * (f - blur(f))``, where
 ``blur`` is a 5-tap Gaussian (sigma one pixel) each way with the border repeated: an unsharp mask when the amount is
 positive, a softening when it is negative. The amount is solved, in closed form, from a few of the render's own frames
-so that their Laplacian energy is :data:`TARGET` times the cover's at the scale the frame shows it, and is kept within
-[:data:`LEAST`, :data:`MOST`]. It is decided before the first frame and recorded, so frame k stays a pure function of
-k; the web player applies the same pass (``player/detail.js``).
+so that their Laplacian energy is :data:`DETAIL_SHARE` times the cover's at the scale the frame shows it, and is kept
+within [:data:`LEAST`, :data:`MOST`]. It is decided before the first frame and recorded, so frame k stays a pure
+function of k; the web player applies the same pass (``player/sharpen.js``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ import numpy as np
 import torch
 
 from ..look.effects import LUMA
-from ..score import laplacian
 
 #: The blur's taps each way: exp(-x^2 / 2) at x = -2..2, normalised (the web player uses these numbers).
 TAPS = tuple(float(w) for w in np.exp(-0.5 * np.arange(-2, 3) ** 2) / np.exp(-0.5 * np.arange(-2, 3) ** 2).sum())
 #: The frames' Laplacian energy over the cover's that the amount aims at (the encoder adds some; see docs/quality.md).
-TARGET = 0.85
+DETAIL_SHARE = 0.85
 #: The softest and the sharpest amounts: a blur of at most 0.8 of the Gaussian, an unsharp mask of at most 2.5 (beyond
 #: it a soft network's own ripples become visible).
 LEAST, MOST = -0.8, 2.5
@@ -38,6 +37,13 @@ LADDER = tuple(2.0 ** (i / 2) for i in range(-6, 9))
 LADDER_SIDE = 2048
 #: How fast a picture's Laplacian energy falls as it is enlarged further (its Laplacian falls as the scale squared).
 ENLARGED = 4.0
+
+
+def laplacian(gray: np.ndarray) -> np.ndarray:
+    """The 4-neighbour Laplacian of a grayscale image [H, W] (or a stack [..., H, W]), inside its border:
+    float64 [..., H-2, W-2]."""
+    g = gray.astype(np.float64)
+    return 4 * g[..., 1:-1, 1:-1] - g[..., :-2, 1:-1] - g[..., 2:, 1:-1] - g[..., 1:-1, :-2] - g[..., 1:-1, 2:]
 
 
 def blur(planes: torch.Tensor) -> torch.Tensor:
@@ -135,7 +141,7 @@ def cover_energy(kept: dict[str, Any], panel: tuple[int, int]) -> float:
     return float(np.exp(found))
 
 
-def amount(frames: np.ndarray, energy: float, target: float = TARGET) -> float:
+def amount(frames: np.ndarray, energy: float, target: float = DETAIL_SHARE) -> float:
     """The amount whose :func:`sharpen` gives uint8 [n, H, W, 3] ``frames`` ``target`` times the Laplacian
     ``energy`` (the cover's), rounded to 3 decimals and within [:data:`LEAST`, :data:`MOST`].
 

@@ -26,8 +26,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
 from ..errors import OptionError, did_you_mean
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
 RATE = 22050
@@ -196,11 +196,10 @@ def feature_bank(audio: Audio | AudioStream, fps: Fraction | float | str = 30) -
 def table(names: tuple[str, ...], values: np.ndarray, fps: Fraction, as_json: bool = False) -> str:
     """Per-frame columns as CSV (``time,frame,<names>``) or JSON (``{"fps", "columns", "rows"}``), for plotting."""
     times = np.arange(values.shape[0]) * float(Fraction(1) / fps)
+    numbered = list(enumerate(zip(times, values, strict=True)))
     if as_json:
-        rows = [[round(float(t), 6), i, *(round(float(v), 6) for v in row)] for i, (t, row) in enumerate(zip(times,
-                                                                                                           values))]
+        rows = [[round(float(t), 6), i, *(round(float(v), 6) for v in row)] for i, (t, row) in numbered]
         return json.dumps({"fps": str(fps), "columns": ["time", "frame", *names], "rows": rows})
     lines = [",".join(("time", "frame", *names))]
-    lines += [",".join([f"{t:.6f}", str(i), *(f"{v:.6g}" for v in row)]) for i, (t, row) in enumerate(zip(times,
-                                                                                                          values))]
+    lines += [",".join([f"{t:.6f}", str(i), *(f"{v:.6g}" for v in row)]) for i, (t, row) in numbered]
     return "\n".join(lines) + "\n"

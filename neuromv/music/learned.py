@@ -25,11 +25,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..io.audio import Audio, AudioStream, as_fps, frame_count, load_audio
-from ..music.bank import RATE, grid_centres, mono, scale
 from ..errors import ModelError, NeuromvError, OptionError
-from ..music.mel import mel_filterbank, smooth
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, load_audio
 from ..io.files import write_atomically
+from ..music.bank import RATE, grid_centres, mono, scale
+from ..music.mel import mel_filterbank, smooth
 
 log = logging.getLogger("neuromv")
 
@@ -69,6 +69,9 @@ class FeatureConfig:
 class Autoencoder(nn.Module):
     """``encode`` a standardised window [B, inputs] to its K codes; ``forward`` reconstructs the window."""
 
+    mean: torch.Tensor  # buffers: the training windows' mean and spread, [inputs]
+    std: torch.Tensor
+
     def __init__(self, config: FeatureConfig):
         super().__init__()
         self.config = config
@@ -88,7 +91,7 @@ class Autoencoder(nn.Module):
 def _stack(sizes: Sequence[int]) -> nn.Sequential:
     """Linear layers through ``sizes`` with tanh between them (none after the last: a linear bottleneck/output)."""
     layers: list[nn.Module] = []
-    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(a, b))
         if index < len(sizes) - 2:
             layers.append(nn.Tanh())
@@ -237,18 +240,7 @@ def train(sources: Sequence[str | Path], output: str | Path, *, dims: int = 10, 
     if not output.parent.is_dir():
         raise OptionError(f"output folder {str(output.parent)!r} does not exist")
     started = time.perf_counter()
-    paths = find_songs(sources)
-    data: list[np.ndarray] = []
-    used, skipped = [], []
-    for path in tqdm(paths, desc="decoding", unit="song", disable=not progress, leave=False):
-        try:
-            audio = load_audio(path, duration=max_seconds)
-        except NeuromvError as exc:
-            log.warning("skipped %s: %s", path, exc)
-            skipped.append(f"{path}: {exc}")
-            continue
-        data.append(windows(audio, TRAIN_FPS, config))
-        used.append(str(path))
+    data, used, skipped = _song_windows(find_songs(sources), config, max_seconds, progress)
     if not used:
         raise OptionError(f"no decodable audio in {', '.join(map(str, sources))}")
     if len(used) < 2:
@@ -268,19 +260,10 @@ def train(sources: Sequence[str | Path], output: str | Path, *, dims: int = 10, 
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, epochs)
     generator = torch.Generator().manual_seed(seed)
-    batch = 256
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
     for _ in bar:
-        model.train()
-        total = 0.0
-        for index in torch.randperm(z_train.shape[0], generator=generator).split(batch):
-            loss = torch.mean((model(z_train[index]) - z_train[index]) ** 2)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * index.shape[0]
+        result.train_loss.append(_epoch(model, z_train, optimiser, generator))
         schedule.step()
-        result.train_loss.append(total / z_train.shape[0])
         result.held_out_loss.append(reconstruction_error(model, z_held))
         bar.set_postfix(train=f"{result.train_loss[-1]:.4f}", held_out=f"{result.held_out_loss[-1]:.4f}")
     result.seconds = time.perf_counter() - started
@@ -288,6 +271,37 @@ def train(sources: Sequence[str | Path], output: str | Path, *, dims: int = 10, 
          seed=seed, epochs=epochs, train_loss=result.train_loss[-1], held_out_loss=result.held_out_loss[-1],
          seconds=round(result.seconds, 1))
     return result
+
+
+def _song_windows(paths: Sequence[Path], config: FeatureConfig, max_seconds: float | None,
+                  progress: bool) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Each song's training windows, the songs used, and a line for each song that did not decode (and why)."""
+    data: list[np.ndarray] = []
+    used, skipped = [], []
+    for path in tqdm(paths, desc="decoding", unit="song", disable=not progress, leave=False):
+        try:
+            audio = load_audio(path, duration=max_seconds)
+        except NeuromvError as exc:
+            log.warning("skipped %s: %s", path, exc)
+            skipped.append(f"{path}: {exc}")
+            continue
+        data.append(windows(audio, TRAIN_FPS, config))
+        used.append(str(path))
+    return data, used, skipped
+
+
+def _epoch(model: Autoencoder, z_train: torch.Tensor, optimiser: torch.optim.Optimizer,
+           generator: torch.Generator, batch: int = 256) -> float:
+    """One pass over the standardised training windows in a shuffled order; returns the mean training loss."""
+    model.train()
+    total = 0.0
+    for index in torch.randperm(z_train.shape[0], generator=generator).split(batch):
+        loss = torch.mean((model(z_train[index]) - z_train[index]) ** 2)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        total += float(loss.detach()) * index.shape[0]
+    return total / z_train.shape[0]
 
 
 @torch.inference_mode()

@@ -14,8 +14,8 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
 from ..errors import OptionError
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
 from ..io.heap import bound_heap
 
 #: Floor of the log-mel range below the song's loudest bin, in dB.
@@ -48,7 +48,7 @@ class LatentConfig:
             raise OptionError(f"release={self.release!r} must be a number of seconds >= 0")
 
 
-def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def hz_to_mel(hz: float | np.ndarray) -> np.ndarray:
     """Slaney's mel scale: linear below 1 kHz (3 bins per 200 Hz), logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     mel = hz * 3.0 / 200.0
@@ -131,7 +131,12 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
             buffer, buffer_start = buffer[keep_from:], buffer_start + keep_from
     buffer = np.concatenate([buffer, np.zeros(window, dtype=np.float32)])
     analyse(frame_count(total, sample_rate, fps))
-    out = np.concatenate(rows) if rows else np.zeros((0, config.latent_dim), np.float32)
+    return _decibels(rows, config.latent_dim)
+
+
+def _decibels(rows: list[np.ndarray], dims: int) -> np.ndarray:
+    """The mel power rows, joined (and let go of), in dB: float32 [frames, dims]."""
+    out = np.concatenate(rows) if rows else np.zeros((0, dims), np.float32)
     rows.clear()
     np.maximum(out, 1e-12, out=out)  # in place from here on: an hour of latents is 28 MB a copy
     np.log10(out, out=out)

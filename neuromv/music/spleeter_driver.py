@@ -10,6 +10,7 @@ exits 3.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -38,10 +39,8 @@ def ensure_model(config: str) -> list:
 
     folder, name, instruments = model_folder(config)
     if not os.path.isfile(os.path.join(folder, "checkpoint")):
-        try:
+        with contextlib.suppress(Exception):  # no network, or no such release: say how to fill MODEL_PATH
             ModelProvider.default().get(name)
-        except Exception:  # no network, or no such release: say how to fill MODEL_PATH
-            pass
     if not os.path.isfile(os.path.join(folder, "checkpoint")):  # an empty folder would run untrained weights
         root = os.path.abspath(ModelProvider.DEFAULT_MODEL_PATH)
         raise ModelMissing(

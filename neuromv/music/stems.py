@@ -25,15 +25,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..io.audio import load_audio, to_mono
 from ..errors import NeuromvError, OptionError
-from ..io.files import content_hash
+from ..io.audio import load_audio, to_mono
+from ..io.files import Partial, content_hash
 
 log = logging.getLogger("neuromv")
 
@@ -81,7 +81,8 @@ def stem_names(stems: int, separator: str) -> tuple[str, ...]:
 
 def decode_mix(path: Path, start: float, duration: float | None, rate: int = SEPARATION_RATE) -> np.ndarray:
     """The excerpt as float32 [2, n] at ``rate``: decoded by :func:`load_audio`, as for the latents and the sound
-    track, then resampled (soxr, high quality) and made stereo (mono doubled; more channels mixed down to mono first)."""
+    track, then resampled (soxr, high quality) and made stereo (mono doubled; more channels mixed down to mono
+    first)."""
     import soxr
 
     song = load_audio(path, start=start, duration=duration)
@@ -125,11 +126,11 @@ def _demucs(mix: np.ndarray, stems: int, *, device: str = "cpu", demucs_model: s
     parts = {name: out[i].cpu().numpy().astype(np.float32) for i, name in enumerate(model.sources)}
     if stems == 2:
         vocals = parts.pop("vocals")
-        return {"vocals": vocals, "accompaniment": np.sum(list(parts.values()), axis=0, dtype=np.float32)}
+        return {"vocals": vocals, "accompaniment": np.asarray(np.sum(list(parts.values()), axis=0, dtype=np.float32))}
     return {name: parts[name] for name in STEM_NAMES[4]}
 
 
-def spleeter_python(option: str | Path | None = None) -> str | None:
+def find_spleeter_python(option: str | Path | None = None) -> str | None:
     """The Python of Spleeter's own environment: the option, ``NEUROMV_SPLEETER_PYTHON``, or the interpreter named
     in the ``#!`` line of a ``spleeter`` command on PATH."""
     if option or os.environ.get(SPLEETER_ENV):
@@ -145,9 +146,9 @@ def spleeter_python(option: str | Path | None = None) -> str | None:
 
 
 def _spleeter(mix: np.ndarray, stems: int, *, spleeter_config: str | None = None,
-              spleeter_python_path: str | None = None, **_: object) -> dict[str, np.ndarray]:
+              spleeter_python: str | None = None, **_: object) -> dict[str, np.ndarray]:
     config = spleeter_config or f"spleeter:{stems}stems"
-    python = spleeter_python(spleeter_python_path)
+    python = find_spleeter_python(spleeter_python)
     if python is None:
         if importlib.util.find_spec("spleeter") is None:
             raise SeparatorError("separator 'spleeter' is not installed here: install it in its own environment "
@@ -176,11 +177,12 @@ def _spleeter(mix: np.ndarray, stems: int, *, spleeter_config: str | None = None
         return {name: np.load(Path(tmp) / f"{name}.npy").T.copy() for name in names}
 
 
-def _spleeter_available(spleeter_python_path: str | None) -> bool:
-    return spleeter_python(spleeter_python_path) is not None or importlib.util.find_spec("spleeter") is not None
+def _spleeter_available(spleeter_python: str | None) -> bool:
+    return find_spleeter_python(spleeter_python) is not None or importlib.util.find_spec("spleeter") is not None
 
 
-BACKENDS = {"spleeter": _spleeter, "demucs": _demucs, "hpss": _hpss}
+#: Each backend: (mix float32 [channels, n] at SEPARATION_RATE, stems, **options) -> {stem name: samples}.
+BACKENDS: dict[str, Callable[..., dict[str, np.ndarray]]] = {"spleeter": _spleeter, "demucs": _demucs, "hpss": _hpss}
 
 
 # --- cache ------------------------------------------------------------------------------------------------
@@ -211,23 +213,17 @@ def _cache_read(folder: Path, names: tuple[str, ...] | None) -> dict[str, np.nda
 
 def _cache_write(folder: Path, stems: dict[str, np.ndarray]) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-    temp.mkdir()
-    try:
+    with Partial(folder, folder=True) as partial:
         for name, samples in stems.items():
-            np.save(temp / f"{name}.npy", samples)
-        (temp / "complete.json").write_text(json.dumps({"stems": list(stems)}))  # written last: marks it whole
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(temp, folder)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+            np.save(partial.temporary / f"{name}.npy", samples)
+        (partial.temporary / "complete.json").write_text(json.dumps({"stems": list(stems)}))  # last: marks it whole
 
 
 # --- the interface ------------------------------------------------------------------------------------------
 
 def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start: float = 0.0,
              duration: float | None = None, device: str = "cpu", cache: bool = True,
-             cache_dir: str | Path | None = None, spleeter_python_path: str | None = None,
+             cache_dir: str | Path | None = None, spleeter_python: str | None = None,
              spleeter_config: str | None = None, demucs_model: str = "htdemucs",
              demucs_repo: str | Path | None = None, progress: bool = False) -> Separated:
     """Split the excerpt of ``path`` into ``stems`` stems with ``separator``.
@@ -239,7 +235,7 @@ def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start
     stem_names(stems, separator)  # validates the pair
     order = ["demucs", "spleeter", "hpss"] if separator == "auto" else [separator]
     if separator == "auto":
-        order = [b for b in order if _usable(b, stems, spleeter_python_path)]
+        order = [b for b in order if _usable(b, stems, spleeter_python)]
     mix: np.ndarray | None = None
     reasons = []
     for backend in order:
@@ -253,7 +249,7 @@ def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start
             mix = decode_mix(path, start, duration)
         try:
             parts = BACKENDS[backend](mix, want, device=device, demucs_model=demucs_model, demucs_repo=demucs_repo,
-                                      spleeter_config=spleeter_config, spleeter_python_path=spleeter_python_path,
+                                      spleeter_config=spleeter_config, spleeter_python=spleeter_python,
                                       progress=progress)
         except SeparatorError as exc:
             if separator != "auto":
@@ -269,12 +265,12 @@ def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start
     raise SeparatorError("no separator could run: " + "; ".join(reasons))
 
 
-def _usable(backend: str, stems: int, spleeter_python_path: str | None) -> bool:
+def _usable(backend: str, stems: int, spleeter_python: str | None) -> bool:
     if backend == "hpss":
         return stems == 2
     if backend == "demucs":
         return stems in (2, 4) and importlib.util.find_spec("demucs") is not None
-    return _spleeter_available(spleeter_python_path)
+    return _spleeter_available(spleeter_python)
 
 
 def _fit_length(part: np.ndarray, n: int) -> np.ndarray:

@@ -11,54 +11,26 @@ import functools
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+import typing
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from ..errors import ModelError, OptionError
+from ..errors import ModelError
 from ..io.files import write_atomically
+from .config import CPPNConfig
 
 CHECKPOINT_FORMAT = "neuromv-cppn/1"
-
-
-@dataclass(frozen=True)
-class CPPNConfig:
-    """Shape and initialisation of a CPPN.
-
-    ``latent_dim``: size of z (mel bins). ``hidden``: width of each hidden layer. ``layers``: number of tanh hidden
-    layers. ``sigma``: std of the N(0, sigma) initial weights. ``z_scale``: gain of the latent input; z enters as
-    ``z * z_scale / sqrt(latent_dim)`` so its pull on the picture does not grow with the number of mel bins.
-    ``fourier``: number of random Fourier features ``sin/cos(2 pi b . (x, y))`` added to (x, y, r), with frequencies
-    ``b ~ N(0, fourier_scale)`` cycles per unit; their weights start at zero, so an unfitted network looks as
-    without them, and fitting uses them for detail. They cost nothing per frame: they only feed the coordinate term.
-    """
-
-    latent_dim: int = 64
-    hidden: int = 32
-    layers: int = 5
-    sigma: float = 1.0
-    z_scale: float = 1.0
-    fourier: int = 128
-    fourier_scale: float = 8.0
-
-    def __post_init__(self) -> None:
-        for name, low, high in (("latent_dim", 1, 512), ("hidden", 1, 1024), ("layers", 1, 32),
-                                ("fourier", 0, 4096)):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
-                raise OptionError(f"{name}={value!r} must be a whole number from {low} to {high}")
-        for name in ("sigma", "z_scale", "fourier_scale"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise OptionError(f"{name}={value!r} must be a finite number >= 0")
 
 
 class CPPN(nn.Module):
     """``forward(coords [P, 3], z [B, latent_dim], summed=False) -> rgb [B, P, 3]`` in (0, 1) (``summed``: see
     :meth:`coord_term`)."""
+
+    frequencies: torch.Tensor  # a buffer: [K, 2] cycles per unit
 
     def __init__(self, config: CPPNConfig):
         super().__init__()
@@ -116,7 +88,7 @@ class CPPN(nn.Module):
         gradient is needed; with ``spare`` (a [rows, hidden] buffer) too, the hidden layers alternate between the two
         and allocate nothing."""
         h = _tanh(first.reshape(-1, first.shape[-1]))  # [rows, hidden]
-        for layer in self.hidden:  # addmm + tanh in place
+        for layer in typing.cast("list[nn.Linear]", self.hidden):  # addmm + tanh in place
             if spare is None:
                 h = _tanh(torch.addmm(layer.bias, h, layer.weight.t()))
             else:
@@ -146,7 +118,7 @@ SIGMOID_MARGIN = 0.75
 PROBE_ROUNDS = 7
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_tanh() -> Literal["tanh", "sigmoid"]:
     """The in-place tanh this CPU runs faster, timed once per process on a 16K x 32 block (a few milliseconds).
 
@@ -161,7 +133,7 @@ def cpu_tanh() -> Literal["tanh", "sigmoid"]:
     """
     forced = os.environ.get("NEUROMV_CPU_TANH")
     if forced in ("tanh", "sigmoid"):
-        return forced
+        return typing.cast(Literal["tanh", "sigmoid"], forced)
     block = torch.randn(16384, 32, generator=torch.Generator().manual_seed(0))
     work = torch.empty_like(block)
     forms = {"tanh": lambda: work.copy_(block).tanh_(),

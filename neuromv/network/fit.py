@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..network.cppn import CPPN, coordinate_grid, extent
-from ..errors import ImageError, OptionError
+from .config import FitConfig
+from .cppn import CPPN, coordinate_grid, extent
+from .image import fit_size, resize_image
 
-#: Largest cover accepted, in pixels (guards against decompression bombs).
-MAX_IMAGE_PIXELS = 100_000_000
 #: Measured on sample songs and covers: mean visual change (gray levels per frame) per unit of per-pixel spread.
 MOTION_PER_SPREAD = 30.0
 #: Longest side of the picture a faithful fit reads its targets from (a larger cover is reduced to it).
@@ -45,47 +43,12 @@ FAITHFUL_FRAMES, FAITHFUL_PIXELS = 1, 8192
 FRAMED_SHARE = 0.75
 
 
-@dataclass(frozen=True)
-class FitConfig:
-    """Training settings. ``steps``: Adam steps. ``lr``: peak learning rate (cosine decay to 5% of it).
-    ``frames``: latent rows per step. ``pixels``: pixels per step. ``resolution``: long side of the training image.
-    ``motion``: the knob between fidelity and motion, roughly the mean change in gray levels per frame the fitted
-    video keeps (0: fit every frame to the image, most faithful and nearly still; higher: more motion, softer cover).
-    ``faithful``: fit every frame to the image at continuous coordinates (``motion`` is not used): each step's pixels
-    are drawn anywhere in the picture, not on the training grid, and their targets read bilinearly from the image at
-    ``resolution``, so the network is the image between grid points too, at any output size (see
-    :func:`_continuous`). ``window``: with ``faithful``, the half-width and half-height (in the network's coordinates)
-    of the part of the image the frame shows, when that is not all of it: :data:`FRAMED_SHARE` of the points are
-    drawn there.
-    """
-
-    steps: int = 2000
-    lr: float = 0.01
-    frames: int = 4
-    pixels: int = 4096
-    resolution: int = 256
-    motion: float = 3.0
-    faithful: bool = False
-    window: tuple[float, float] | None = None
-
-    def __post_init__(self) -> None:
-        for name, low, high in (("steps", 0, 1_000_000), ("frames", 1, 4096), ("pixels", 1, 10_000_000),
-                                ("resolution", 8, 4096)):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
-                raise OptionError(f"{name}={value!r} must be a whole number from {low} to {high}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise OptionError(f"lr={self.lr!r} must be a positive number")
-        if not (isinstance(self.motion, (int, float)) and 0 <= self.motion <= 50):
-            raise OptionError(f"motion={self.motion!r} must be a number of gray levels per frame from 0 to 50")
-
-
 def recipe(fit_kind: str, *, steps: int, lr: float, motion: float,
            window: tuple[float, float] | None = None) -> FitConfig:
     """The fitting a preset asks for (its ``fit``, see :data:`neuromv.presets.FITS`): ``spread`` keeps ``motion``
     of the latents' spread; ``faithful`` fits every frame to the cover at continuous points, one latent row and
     :data:`FAITHFUL_PIXELS` points a step, most of them in ``window`` when the frame shows only that part of the
-    cover (:func:`shown`)."""
+    cover (:func:`neuromv.network.image.shown`)."""
     if fit_kind == "faithful":
         return FitConfig(steps=steps, lr=lr, motion=motion, faithful=True, frames=FAITHFUL_FRAMES,
                          pixels=FAITHFUL_PIXELS, window=window)
@@ -99,65 +62,6 @@ class FitResult:
     losses: list[float] = field(default_factory=list)
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read a cover as float32 [height, width, 3] in [0, 1].
-
-    JPEG, PNG (RGBA, palette, 16-bit), WebP, grayscale and anything else Pillow reads; EXIF rotation is applied and
-    transparency is composited over black.
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"image {str(path)!r} does not exist")
-    if path.stat().st_size == 0:
-        raise ImageError(f"image {str(path)!r} is an empty file")
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            img.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"image {str(path)!r} is not a readable image ({exc.__class__.__name__}: {exc})") from None
-    if img.width < 1 or img.height < 1:
-        raise ImageError(f"image {str(path)!r} has no pixels ({img.width}x{img.height})")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):  # 16/32-bit grayscale: scale by the type's range
-        gray = np.asarray(img, dtype=np.float32)
-        top = 65535.0 if img.mode.startswith("I;16") or gray.max() > 255 else 255.0
-        gray = np.clip(gray / top, 0.0, 1.0)
-        return np.repeat(gray[:, :, None], 3, axis=2)
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
-        return np.ascontiguousarray(rgba[:, :, :3] * rgba[:, :, 3:])
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-
-
-def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """float32 [H, W, 3] -> float32 [height, width, 3], area-averaged (Lanczos when enlarging)."""
-    from PIL import Image
-
-    if image.shape[:2] == (height, width):
-        return image
-    planes = [Image.fromarray(image[:, :, c], mode="F").resize((width, height), Image.Resampling.LANCZOS)
-              for c in range(3)]
-    return np.clip(np.stack([np.asarray(p) for p in planes], axis=2), 0.0, 1.0)
-
-
-def shown(image_shape: tuple[int, ...], frame_size: tuple[int, int]) -> tuple[float, float] | None:
-    """The half-width and half-height, in the network's coordinates (the short side spanning [-1, 1]), of the part of
-    an image that a frame of ``frame_size`` (width, height) shows; None when it shows all of it."""
-    (cx, cy), (fx, fy) = extent(image_shape[1], image_shape[0]), extent(*frame_size)
-    window = min(fx, cx), min(fy, cy)
-    return None if window[0] >= cx - 1e-9 and window[1] >= cy - 1e-9 else window
-
-
-def fit_size(image_shape: tuple[int, ...], resolution: int) -> tuple[int, int]:
-    """(width, height) with the image's aspect and the long side ``resolution``."""
-    height, width = image_shape[:2]
-    scale = resolution / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
 def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfig | None = None, seed: int = 0,
         device: torch.device | str = "cpu", progress: bool = True) -> FitResult:
     """Train ``model`` in place so its frames look like ``image`` (float32 [H, W, 3] in [0, 1]).
@@ -169,7 +73,7 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     width, height = fit_size(image.shape, config.resolution)
     if config.faithful:  # the cover's own detail, up to FAITHFUL_SIDE: the network has to be it at any size
         width, height = fit_size(image.shape, max(config.resolution, min(max(image.shape[:2]), FAITHFUL_SIDE)))
-        _settle(model)
+        _unsaturate(model)
     target = torch.from_numpy(resize_image(image, width, height).reshape(-1, 3)).to(device)  # [P, 3]
     coords = coordinate_grid(width, height, device)  # [P, 3]
     z_all = torch.from_numpy(np.ascontiguousarray(latents)).to(device)  # [frames, latent_dim]
@@ -224,7 +128,7 @@ def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator,
     return points, wanted[0, :, 0].t()
 
 
-def _settle(model: CPPN) -> None:
+def _unsaturate(model: CPPN) -> None:
     """Scale the hidden and output layers' drawn N(0, sigma) weights by ``SETTLED_GAIN / sqrt(fan-in)`` and their
     biases by 1/10. Drawn for a picture, the tanh units saturate, and a fit through them stays grainy and misses
     the cover; settled, the network starts smooth and the fit adds the cover's detail (measured in

@@ -9,7 +9,6 @@ that ran, the frame count).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,39 +16,35 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import NeuromvError, OptionError
 from ..io.files import content_hash
-from ..spec import RenderSpec
-from ..out.video import probe
+from ..spec import HASHED, RenderSpec
+from .video import probe
 
 if TYPE_CHECKING:
-    from ..api import Prepared
+    from ..prepared import Prepared
+    from .mp4 import Encoding
 
 log = logging.getLogger("neuromv")
 
 FORMAT = "neuromv-video/1"
-#: The inputs whose content a video records, by field.
-HASHED = ("image", "model")
 
 
-def input_hashes(spec: RenderSpec, digest: Callable[[str], str] = content_hash) -> dict[str, str | None]:
-    """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given), and
-    ``features_sha256`` of a features model's file; ``digest``: the hash of a file (a batch memoises it)."""
-    hashes = {f"{name}_sha256": digest(path) if (path := getattr(spec, name)) is not None else None
-              for name in HASHED}
-    if spec.features.endswith(".pt"):  # a features model's file (mel and learned are this neuromv's own)
-        hashes["features_sha256"] = digest(spec.features)
-    return hashes
-
-
-def made(prepared: Prepared, settings: dict[str, Any]) -> dict[str, Any]:
-    """The tag of a video made from ``prepared`` with the encoder ``settings``."""
-    facts = dict(prepared.facts)
-    hashes = {key: facts.pop(key) for key in input_hashes(prepared.spec)}
+def made(prepared: Prepared, encoding: Encoding) -> dict[str, Any]:
+    """The tag of a video made from ``prepared`` with ``encoding``."""
+    found, moves = prepared.made, prepared.moves
+    facts: dict[str, Any] = {} if found.stems is None else {"stems": list(found.stems), "separator": found.separator}
+    facts["duration"] = found.duration
+    if moves.scaling is not None:
+        facts["motion"] = moves.scaling.record()
+    if moves.taming is not None:
+        facts["flashes"] = asdict(moves.taming)
+    if prepared.sharpen:
+        facts["sharpen"] = prepared.sharpen
     return {
-        "format": FORMAT, "neuromv": __version__, "spec": prepared.spec.record(), **hashes,
+        "format": FORMAT, "neuromv": __version__, "spec": prepared.spec.record(), **found.hashes,
         "made": {"device": prepared.device.type, "frames": prepared.frame_count,
                  "network": asdict(prepared.panels[0][0].config),
-                 "encoder": settings["encoder"], "x264_preset": settings["preset"],
-                 "x264_threads": settings["threads"], **facts},
+                 "encoder": encoding.encoder, "x264_preset": encoding.preset, "x264_threads": encoding.threads,
+                 **facts},
     }
 
 
@@ -72,9 +67,9 @@ def read(video: str | Path) -> dict[str, Any]:
 def like(video: str | Path, **given: Any) -> RenderSpec:
     """The spec ``video`` was made with, with the ``given`` fields changed (a new ``song`` among them).
 
-    The recorded cover, saved model or features model is looked for beside the video unless one is given (a given cover replaces a
-    recorded model and the other way round). An input whose content differs from the recorded one is logged as a
-    warning: the frames will differ.
+    The recorded cover, saved model or features model is looked for beside the video unless one is given (a given
+    cover replaces a recorded model and the other way round). An input whose content differs from the recorded one is
+    logged as a warning: the frames will differ.
     """
     tag = read(video)
     recorded = dict(tag["spec"])

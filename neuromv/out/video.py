@@ -17,7 +17,6 @@ import os
 import queue
 import re
 import threading
-import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,14 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import FFmpegError, OptionError
 from ..io import ffmpeg
 from ..io.audio import open_audio
-from ..errors import FFmpegError, OptionError, OutputError
-
-try:
-    import fcntl
-except ImportError:  # Windows: partial files are not locked, and stale ones are not swept
-    fcntl = None  # type: ignore[assignment]
+from ..io.files import Partial, sweep_partial_files
 
 #: Encoder settings: x264 quality (lower is better) and speed preset.
 DEFAULT_CRF = 18
@@ -52,7 +47,7 @@ AUTO_PRESETS = {"cpu": "veryfast", "gpu": "veryfast"}
 AUTO_THREADS = {"cpu": 1, "gpu": 0}
 ENCODERS = ("auto", "libx264", "h264_nvenc")
 #: x264 presets mapped to NVENC's p1 (fastest) .. p7 (best).
-_NVENC_PRESETS = dict(zip(X264_PRESETS, ("p1", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p7")))
+_NVENC_PRESETS = dict(zip(X264_PRESETS, ("p1", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p7"), strict=True))
 #: AAC bitrate of the sound track. FFmpeg's ``fast`` AAC coder is used: at this rate it is transparent for music and
 #: takes half the CPU of the default ``twoloop`` (0.46 against 1.0 s per minute of audio on a 2-core Xeon), which
 #: a CPU render would otherwise take from the network.
@@ -83,47 +78,7 @@ class AudioTrack:
     duration: float | None
 
 
-def _partial_name(path: Path) -> Path:
-    """A hidden partial file beside ``path``, unique to this attempt."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
-
-
-def sweep_partial_files(path: Path) -> list[Path]:
-    """Remove the partial files of renders to ``path`` that are no longer running (killed outright, or the machine
-    lost power): a running render holds a lock on its own. Returns the files removed."""
-    removed = []
-    if fcntl is None:
-        return removed
-    for stale in path.parent.glob(f".{path.name}.*.part"):
-        try:
-            fd = os.open(stale, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a running render: not ours to remove
-        except OSError:
-            os.close(fd)
-            continue
-        with contextlib.suppress(OSError):
-            stale.unlink()
-            removed.append(stale)
-        os.close(fd)
-    return removed
-
-
-def _claim(temp: Path) -> int:
-    """Create ``temp`` and hold a lock on it for this render's lifetime; returns the descriptor that holds it."""
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as exc:
-        raise OutputError(f"cannot write in the output folder {str(temp.parent)!r} ({exc.strerror}); choose "
-                          "another --output") from None
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return fd
-
-
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def nvenc_works() -> bool:
     """Whether this FFmpeg can open an NVENC H.264 encoder on this machine (tried once, on a tiny clip)."""
     try:
@@ -169,25 +124,6 @@ def check_crf(crf: int) -> None:
         raise OptionError(f"crf={crf!r} must be a whole number from 0 (lossless) to 51")
 
 
-def check_output(output: str | Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> Path:
-    """Validate where a video will be written: the folder exists and is writable, no clobbering without
-    ``overwrite``, never onto an input. Returns the path."""
-    output = Path(output)
-    folder = output.parent
-    if not folder.is_dir():
-        raise OutputError(f"output folder {str(folder)!r} does not exist; create it or choose another --output")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {str(folder)!r} is not writable; choose another --output")
-    if output.is_dir():
-        raise OutputError(f"output {str(output)!r} is a folder; give a file name such as {str(output / 'video.mp4')!r}")
-    for path in inputs:
-        if path.exists() and output.exists() and output.resolve() == path.resolve():
-            raise OutputError(f"output {str(output)!r} is also an input; choose another --output")
-    if output.exists() and not overwrite:
-        raise OutputError(f"output {str(output)!r} already exists; pass -y/--overwrite to replace it")
-    return output
-
-
 class VideoWriter:
     """Stream uint8 frames [b, height, width, 3] into an MP4 at ``path``.
 
@@ -217,13 +153,11 @@ class VideoWriter:
         self._video_done = False
         self._sound_thread: threading.Thread | None = None
         sweep_partial_files(self.path)
-        self._temp = _partial_name(self.path)
-        self._lock_fd: int | None = _claim(self._temp)
+        self._partial = Partial(self.path, lock=True)
         try:
             self._start(width, height, fps, audio, metadata, crf, preset, encoder, threads)
         except BaseException:
-            self._temp.unlink(missing_ok=True)
-            self._release()
+            self._partial.discard()
             raise
 
     def _start(self, width: int, height: int, fps: Fraction, audio: AudioTrack | None,
@@ -246,7 +180,7 @@ class VideoWriter:
         if metadata is not None:
             args += ["-metadata", f"{METADATA_KEY}={json.dumps(metadata, separators=(',', ':'))}",
                      "-metadata", f"comment=made with neuromv {metadata.get('neuromv', '')}".rstrip()]
-        args += ["-movflags", "+faststart+use_metadata_tags", "-f", "mp4", "-y", str(self._temp)]
+        args += ["-movflags", "+faststart+use_metadata_tags", "-f", "mp4", "-y", str(self._partial.temporary)]
         try:
             self._process = ffmpeg.Process(args, what=f"encoding {str(self.path)!r}",
                                            pass_fds=(sound_in,) if sound is not None else ())
@@ -267,11 +201,16 @@ class VideoWriter:
     def _pump(self) -> None:
         try:
             while (batch := self._queue.get()) is not None:
-                self._process.write(memoryview(batch).cast("B"))
+                self._process.write(batch.data.cast("B"))
         except BaseException as exc:  # surfaced by the next write() or close()
             self._failure = exc
             while self._queue.get() is not None:  # let the producer finish putting
                 pass
+
+    def _may_send(self, sent: float) -> bool:
+        """Whether the sound, ``sent`` seconds of it written, may go on: within :data:`AUDIO_LEAD` of the frames, or
+        the frames done, or failed."""
+        return self._video_done or self._failure is not None or sent <= self.frames_written / self.fps + AUDIO_LEAD
 
     def _pump_sound(self, sound: Any, fd: int) -> None:
         """Write the decoded song to FFmpeg's second pipe, at most :data:`AUDIO_LEAD` seconds ahead of the frames."""
@@ -280,23 +219,15 @@ class VideoWriter:
             with open(fd, "wb", buffering=0) as pipe, contextlib.closing(sound.blocks()) as blocks:
                 for block in blocks:  # float32 [channels, n]
                     with self._shown:
-                        self._shown.wait_for(lambda: self._video_done or self._failure is not None or
-                                             written / sound.sample_rate <= self.frames_written / self.fps
-                                             + AUDIO_LEAD)
+                        self._shown.wait_for(functools.partial(self._may_send, written / sound.sample_rate))
                     if self._failure is not None:
                         return
-                    pipe.write(memoryview(np.ascontiguousarray(block.T, dtype="<f4")).cast("B"))
+                    pipe.write(np.ascontiguousarray(block.T, dtype="<f4").data.cast("B"))
                     written += block.shape[1]
         except BrokenPipeError:  # FFmpeg stopped reading: its own error is the one to report
             pass
         except BaseException as exc:
             self._failure = self._failure or exc
-
-    def _release(self) -> None:
-        """Let go of the partial file's lock (idempotent)."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
 
     def write(self, frames: np.ndarray) -> None:
         """Queue uint8 frames [b, height, width, 3] (or one [height, width, 3]) for encoding."""
@@ -331,24 +262,19 @@ class VideoWriter:
             self._sound_thread.join()
         if self._failure is not None:  # the sound could not be read to its end
             raise self._failure
-        os.replace(self._temp, self.path)
-        self._release()
-        return self.path
+        return self._partial.commit()
 
     def abort(self) -> None:
         """Stop FFmpeg and remove the partial file (idempotent)."""
         self._end_video()
         self._process.kill()  # the sound's pipe breaks, and its pump ends
         if self._thread.is_alive():
-            try:  # once FFmpeg is dead the pump fails, drains the queue and waits for this end marker
+            with contextlib.suppress(queue.Full):  # once FFmpeg is dead the pump drains the queue, waits for this
                 self._queue.put(None, timeout=5)
-            except queue.Full:
-                pass
             self._thread.join(timeout=5)
         if self._sound_thread is not None:
             self._sound_thread.join(timeout=5)
-        self._temp.unlink(missing_ok=True)
-        self._release()
+        self._partial.discard()
 
     def __enter__(self) -> VideoWriter:
         return self

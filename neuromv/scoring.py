@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .io.audio import Audio, as_fps, load_audio
-from .network.cppn import extent
 from .errors import OptionError
-from .music.mel import LatentConfig, log_mel
-from .network.fit import load_image, resize_image
-from .look.flashes import GRID, flashes, window_sums
+from .io.audio import Audio, as_fps, load_audio
 from .look.effects import LUMA
+from .look.flashes import GRID, flashes, window_sums
+from .look.sharpen import laplacian
+from .music.mel import LatentConfig, log_mel
+from .network.cppn import extent
+from .network.image import load_image, resize_image
 from .out.video import probe, read_audio, read_frames
 
 MAX_LAG = 10
@@ -67,7 +69,7 @@ class Score:
         return asdict(self)
 
 
-def onset_strength(samples: np.ndarray, sample_rate: int, fps: float | str, frames: int) -> np.ndarray:
+def onset_strength(samples: np.ndarray, sample_rate: int, fps: Fraction | float | str, frames: int) -> np.ndarray:
     """float32 [frames]: spectral flux, the mean rise of the log-mel into each frame (0 for frame 0)."""
     db = log_mel(samples, sample_rate, fps, LatentConfig(latent_dim=64, release=0.0))
     db = np.maximum(db, db.max() - 80.0)
@@ -154,13 +156,6 @@ def framing(cover_size: tuple[int, int], frame_size: tuple[int, int]) -> tuple[t
         return left, top, left + w, top + h
 
     return box(*frame_size, fx, fy), box(*cover_size, cx, cy)
-
-
-def laplacian(gray: np.ndarray) -> np.ndarray:
-    """The 4-neighbour Laplacian of a grayscale image [H, W] (or a stack [..., H, W]), inside its border:
-    float64 [..., H-2, W-2]."""
-    g = gray.astype(np.float64)
-    return 4 * g[..., 1:-1, 1:-1] - g[..., :-2, 1:-1] - g[..., 2:, 1:-1] - g[..., 1:-1, :-2] - g[..., 1:-1, 2:]
 
 
 def laplacian_energy(gray: np.ndarray) -> float:

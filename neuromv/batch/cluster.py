@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
-import hashlib
-import json
 import logging
 import os
 import socket
@@ -25,53 +22,31 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .out import provenance as record
-from .network import cppn
-from .look import flashes, presets
-from .errors import NeuromvError, OptionError, OutputError
-from .io.files import content_hash
-from .io.heap import peak_mb
-from .api import prepare, render_spec, resolve
-from .render import cpu_threads
-from .spec import RenderSpec, fields
-from .out.video import sweep_partial_files
+from ..api import render_spec
+from ..draw import cpu_threads
+from ..errors import NeuromvError, OptionError, OutputError
+from ..io.files import partial_files, sweep_partial_files
+from ..io.heap import peak_mb
+from ..look import flashes
+from ..network import cppn
+from ..prepared import fit_network
+from ..spec import RenderSpec
+from .manifest import FITS, LEDGER, Job, Ledger, read_manifest
 
 log = logging.getLogger("neuromv")
 
-#: The ledger's name in the output folder.
-LEDGER = "results.jsonl"
-#: Where shared fits are kept in the output folder.
-FITS = Path(".neuromv") / "fits"
-#: Fields a manifest line may not set: the batch sets them (threads from the resources a job is given).
-SET_BY_BATCH = ("threads", "overwrite", "quiet", "save_model")
-#: Fields that change a video's frames but not the fitted network: jobs differing only in these share one fit.
-RENDER_ONLY = ("size", "preset", "crf", "x264_preset", "encoder", "batch_size", "precision", "layout", "labels")
 #: Retries of a job whose worker or node died (a job's own error is not retried).
 RETRIES = 3
 #: Sessions asked of a Ray Client server that fails to start one (it can, under load) before giving up.
 CLIENT_ATTEMPTS = 3
 #: Seconds the driver waits for cancelled renders to end before it sweeps their partial files.
 CANCEL_WAIT = 20.0
-
-
-@dataclass(frozen=True)
-class Job:
-    """One manifest line, checked: its spec (paths absolute, ``output`` in the output folder), its identity ``key``
-    (the hash of the spec and its inputs' content), and ``fit_key`` when its network is fitted to a cover (jobs with
-    the same one share the fit)."""
-
-    line: int
-    spec: RenderSpec
-    output: str
-    key: str
-    fit_key: str | None
 
 
 @dataclass
@@ -86,160 +61,6 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return not self.failed and not self.cancelled
-
-
-# --- the manifest ------------------------------------------------------------------------------------------------
-
-def _path_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields() if f.metadata["path"])
-
-
-def _absolute(options: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """The line's file names, relative ones taken from the manifest's folder (a preset or features .json/.pt too)."""
-    resolved = dict(options)
-    for name, value in options.items():
-        is_file = name in _path_fields() and name not in ("output", "features") or \
-            (name == "features" and isinstance(value, str) and value.endswith(".pt")) or \
-            (name == "preset" and isinstance(value, str) and value.endswith(".json"))
-        if is_file and isinstance(value, str) and value and not os.path.isabs(value):
-            resolved[name] = str(folder / value)
-    return resolved
-
-
-def _output_of(options: dict[str, Any], song: str) -> str:
-    """The line's output, relative to the output folder (default: the song's name with .mp4)."""
-    output = options.get("output")
-    if output is None:
-        return Path(song).with_suffix(".mp4").name
-    if not isinstance(output, str) or not output.endswith(".mp4"):
-        raise OptionError(f"output={output!r} must be a .mp4 file name, relative to --out")
-    relative = PurePath(output)
-    if relative.is_absolute() or ".." in relative.parts:
-        raise OptionError(f"output={output!r} must be relative to --out and stay inside it (no leading / or ..)")
-    return relative.as_posix()
-
-
-def _inputs(spec: RenderSpec, hashes: dict[str, str]) -> dict[str, str | None]:
-    """The SHA-256 of the song and of each input :func:`record.input_hashes` names, each file hashed once a
-    manifest (``hashes``, by path). ``resolve()`` has read the others: only the song can still be missing."""
-    if not Path(spec.song).is_file():
-        raise NeuromvError(f"song {spec.song!r} does not exist")
-
-    def digest(path: str) -> str:
-        if path not in hashes:
-            hashes[path] = content_hash(path)
-        return hashes[path]
-
-    return {"song_sha256": digest(spec.song), **record.input_hashes(spec, digest)}
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:32]
-
-
-def shares_fit(spec: RenderSpec) -> bool:
-    """Whether ``spec``'s network is fitted to a cover once for all its panels (what a shared fit can stand for)."""
-    return spec.image is not None and spec.steps > 0 and (spec.stems is None or spec.panels != "own")
-
-
-def _job(number: int, text: str, folder: Path, out: Path, hashes: dict[str, str]) -> Job:
-    try:
-        options = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise OptionError(f"not JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(options, dict):
-        raise OptionError(f"a line must be a JSON object of render options, not {type(options).__name__}")
-    for name in SET_BY_BATCH:
-        if name in options:
-            raise OptionError(f"{name} is set by the batch (threads: from --cpus-per-job); leave it out")
-    if options.get("song") is None:
-        raise OptionError("no song: every line names one (\"song\": \"a.mp3\")")
-    options = _absolute(options, folder)
-    output = _output_of(options, str(options["song"]))
-    options["output"] = str(out / output)
-    spec = resolve(RenderSpec.from_dict(options).replace(overwrite=True, quiet=True))  # the inputs read once here
-    inputs = _inputs(spec, hashes)
-    recorded = spec.record()
-    key = _digest({"spec": recorded, "output": output, "inputs": inputs})
-    fit_key = None
-    if shares_fit(spec):
-        how = presets.load(spec.preset).fit  # the preset decides how the cover is fitted
-        framed = {"frame": str(Fraction(*spec.frame_size))} if how == "faithful" else {}  # and the frame's part of it
-        fit_key = _digest({"spec": {k: v for k, v in recorded.items() if k not in RENDER_ONLY}, "inputs": inputs,
-                           "fit": how, **framed})
-    return Job(number, spec, output, key, fit_key)
-
-
-def read_manifest(manifest: str | Path, out: str | Path) -> tuple[list[Job], list[tuple[int, str]]]:
-    """The jobs of ``manifest`` (a JSON Lines file) for the output folder ``out``, and the lines that are not jobs as
-    (line number, one-line reason). Blank lines and lines starting with ``#`` are skipped."""
-    manifest, out = Path(manifest), Path(out)
-    try:
-        lines = manifest.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NeuromvError(f"manifest {str(manifest)!r} cannot be read ({getattr(exc, 'strerror', None) or exc})"
-                           ) from None
-    jobs: list[Job] = []
-    bad: list[tuple[int, str]] = []
-    outputs: dict[str, int] = {}
-    hashes: dict[str, str] = {}
-    for number, text in enumerate(lines, start=1):
-        if not text.strip() or text.lstrip().startswith("#"):
-            continue
-        try:
-            job = _job(number, text, manifest.parent, out, hashes)
-        except NeuromvError as exc:
-            bad.append((number, str(exc)))
-            continue
-        if job.output in outputs:
-            bad.append((number, f"output {job.output!r} is line {outputs[job.output]}'s too; give each line its own"))
-            continue
-        outputs[job.output] = number
-        jobs.append(job)
-    if not jobs and not bad:
-        raise OptionError(f"manifest {str(manifest)!r} has no jobs (one JSON object a line)")
-    return jobs, bad
-
-
-# --- the ledger --------------------------------------------------------------------------------------------------
-
-class Ledger:
-    """``results.jsonl``: one JSON object a line and outcome (``done``, ``failed``, ``skipped``), appended and flushed
-    as each job ends, so a batch stopped in any way keeps what it finished. A torn last line is ignored."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def entries(self) -> Iterator[dict[str, Any]]:
-        """The ledger's entries, oldest first."""
-        if not self.path.is_file():
-            return
-        with open(self.path, encoding="utf-8") as f:
-            for text in f:
-                with contextlib.suppress(json.JSONDecodeError):
-                    entry = json.loads(text)
-                    if isinstance(entry, dict):
-                        yield entry
-
-    def done(self) -> set[str]:
-        """The keys of the jobs recorded as done."""
-        return {entry.get("key") for entry in self.entries() if entry.get("status") == "done"}
-
-    def append(self, job_or_line: Job | int, status: str, **facts: Any) -> None:
-        """Record one outcome (``facts``: path, seconds, node ... or reason)."""
-        if isinstance(job_or_line, Job):
-            head = {"line": job_or_line.line, "key": job_or_line.key, "output": job_or_line.output}
-        else:
-            head = {"line": job_or_line}
-        entry = {**head, "status": status, **facts,
-                 "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        try:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as exc:
-            raise OutputError(f"cannot write the ledger {str(self.path)!r} ({exc.strerror})") from None
 
 
 # --- what the workers run ----------------------------------------------------------------------------------------
@@ -259,7 +80,7 @@ def fit_task(spec_json: str, model: str, threads: int) -> dict[str, Any]:
     if not Path(model).is_file():
         spec = RenderSpec.from_json(spec_json).replace(save_model=model, threads=threads, quiet=True)
         with cpu_threads(threads):
-            prepare(spec)
+            fit_network(spec)
     return {"seconds": round(time.perf_counter() - started, 3), **_where()}
 
 
@@ -294,8 +115,8 @@ def _compile_kernels() -> None:
     numba's on-disk cache, before any worker starts. Workers of a fresh install that compile the same cached kernel at
     once can load each other's half-written cache and crash (seen: SIGSEGV in librosa's beat tracker, two workers on
     one machine). Workers on other machines compile their own; see docs/batch.md."""
-    from .io.audio import Audio
-    from .music.bank import feature_bank
+    from ..io.audio import Audio
+    from ..music.bank import feature_bank
 
     seconds = 2.0
     t = np.arange(int(22050 * seconds), dtype=np.float32) / 22050
@@ -413,9 +234,9 @@ def render_batch(manifest: str | Path, out: str | Path, *, address: str | None =
     done = ledger.done()
     todo = []
     for job in jobs:
-        target = Path(job.spec.output)
+        target = job.target
         if job.key in done and target.is_file():
-            ledger.append(job, "skipped", path=job.spec.output)
+            ledger.append(job, "skipped", path=str(job.target))
             result.skipped += 1
             continue
         try:
@@ -443,7 +264,7 @@ def _run(todo: list[Job], out: Path, ledger: Ledger, result: BatchResult, bar: A
         fit = ray.remote(fit_task).options(**asks, max_retries=retries)
         render = ray.remote(render_task).options(**asks, max_retries=retries)
         tracker = ray.remote(num_cpus=0)(Tracker).remote()
-        fits: dict[str, tuple[str, Any]] = {}
+        fits: dict[str | None, tuple[str | None, Any]] = {}
         pending: dict[Any, Job] = {}
         finished: set[str] = set()
         try:
@@ -453,10 +274,10 @@ def _run(todo: list[Job], out: Path, ledger: Ledger, result: BatchResult, bar: A
                     groups.setdefault(job.fit_key, []).append(job)
             for fit_key, members in groups.items():
                 if len(members) > 1:  # one fit, every size rendered from it
-                    model = str(out / FITS / f"{fit_key}.pt")
-                    fits[fit_key] = (model, fit.remote(members[0].spec.to_json(), model, cpus))
+                    saved = str(out / FITS / f"{fit_key}.pt")
+                    fits[fit_key] = (saved, fit.remote(members[0].spec.to_json(), saved, cpus))
             for job in todo:
-                model, fitted = fits.get(job.fit_key, (None, None)) if job.fit_key is not None else (None, None)
+                model, fitted = fits.get(job.fit_key, (None, None))
                 pending[render.remote(job.spec.to_json(), model, cpus, tracker, job.key, fitted)] = job
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
@@ -470,9 +291,9 @@ def _run(todo: list[Job], out: Path, ledger: Ledger, result: BatchResult, bar: A
                         log.error("line %d: %s", job.line, reason)
                         ledger.append(job, "failed", reason=reason)
                         result.failed.append((job.line, reason))
-                        sweep_partial_files(Path(job.spec.output))
+                        sweep_partial_files(job.target)
                     else:
-                        ledger.append(job, "done", path=job.spec.output, **facts)
+                        ledger.append(job, "done", path=str(job.target), **facts)
                         result.done += 1
                     bar.update(1)
                 with contextlib.suppress(Exception):
@@ -496,9 +317,9 @@ def _cancel(ray: Any, pending: dict[Any, Job], fits: list[Any]) -> None:
     with contextlib.suppress(Exception):
         ray.wait(refs, num_returns=len(refs), timeout=CANCEL_WAIT)
     for job in pending.values():  # a partial file is locked until its render's process is gone
-        target = Path(job.spec.output)
+        target = job.target
         while True:
             sweep_partial_files(target)
-            if not any(target.parent.glob(f".{target.name}.*.part")) or time.monotonic() > deadline:
+            if not partial_files(target) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)

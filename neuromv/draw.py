@@ -12,30 +12,26 @@ import contextlib
 import copy
 import math
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import numpy as np
 import torch
 
-from .network.cppn import CPPN, coordinate_grid, cpu_tanh
-from .look.sharpen import sharpen
 from .errors import OptionError
 from .io.heap import bound_heap
 from .look.effects import Light, Warp, colour_matrices
 from .look.presets import COLOURS, LIGHTS, WARPS, ParamTracks
+from .look.sharpen import sharpen
+from .network.cppn import CPPN, coordinate_grid, cpu_tanh
+from .spec import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-LAYOUTS = ("row", "grid")
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 #: Rows (frames x pixels) per network evaluation on a CPU: activations stay in cache (with ops split across the cores,
 #: 105 frames/s at 256x256 against 70 with 32K rows on a 2-core AMD EPYC; on the render threads of a 2-core Xeon,
 #: 16K-64K rows ran alike and 4K-8K 5-15 % slower).
 CPU_CHUNK_ROWS = 16384
 #: Frames per batch on a CPU.
 CPU_BATCH = 8
-#: Most CPU threads a render may be given.
-MAX_THREADS = 1024
 
 def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     """``auto``/``None``: CUDA, then MPS, then the CPU. An explicit device must be available."""
@@ -74,19 +70,6 @@ def pick_precision(precision: str | None, device: torch.device) -> torch.dtype:
     if name not in PRECISIONS:
         raise OptionError(f"precision={name!r} is not one of {list(PRECISIONS)}")
     return torch.float32 if name == "auto" else getattr(torch, name)
-
-
-def check_batch_size(batch_size: int | None) -> None:
-    if batch_size is not None and not (isinstance(batch_size, int) and not isinstance(batch_size, bool)
-                                       and 1 <= batch_size <= 4096):
-        raise OptionError(f"batch_size={batch_size!r} must be a whole number of frames from 1 to 4096")
-
-
-def check_threads(threads: int | None) -> None:
-    """``threads``: None (torch's count) or a whole number from 1 to :data:`MAX_THREADS`."""
-    if threads is not None and not (isinstance(threads, int) and not isinstance(threads, bool)
-                                    and 1 <= threads <= MAX_THREADS):
-        raise OptionError(f"threads={threads!r} must be a whole number of CPU threads from 1 to {MAX_THREADS}")
 
 
 @contextlib.contextmanager
@@ -155,18 +138,18 @@ def _in_order(draw: Callable[[int, int], torch.Tensor], count: int, batch: int,
             while pending:
                 yield _oldest(pending)
         finally:
-            _settle(pending)
+            _drain(pending)
 
 
 def _oldest(pending: collections.deque[Future[torch.Tensor]]) -> torch.Tensor:
-    """The oldest batch, waited for and only then taken off ``pending``, so that :func:`_settle` sees every batch that
+    """The oldest batch, waited for and only then taken off ``pending``, so that :func:`_drain` sees every batch that
     may still be running."""
     out = pending[0].result()
     pending.popleft()
     return out
 
 
-def _settle(pending: Sequence[Future[torch.Tensor]]) -> None:
+def _drain(pending: Sequence[Future[torch.Tensor]]) -> None:
     """Cancel the batches not yet started and wait for the running ones, through any further Ctrl-C (the last one is
     raised again after). A render thread still inside a torch op when Python exits aborts the process: a second Ctrl-C
     during the clean-up did that. Waiting on the batches rather than joining the threads also keeps clear of
@@ -232,6 +215,7 @@ class _Drawer:
     @torch.inference_mode()
     def __call__(self, first: int, size: int) -> torch.Tensor:
         if self.warp is None:
+            assert self.coord_term is not None  # computed once per size when nothing warps
             return self._draw(self.coord_term, first, size)
         # each frame samples the picture at its own coordinates: one frame at a time
         return torch.cat([self._draw(self.warp(k), k, 1) for k in range(first, first + size)])
@@ -257,8 +241,9 @@ class _Drawer:
         return out.view(size, self.height, self.width, 3)
 
 
-def _prepare(device: torch.device | str, batch_size: int | None, precision: str | None) -> tuple[torch.device,
-                                                                                                  torch.dtype]:
+def _device_and_dtype(device: torch.device | str, batch_size: int | None,
+                      precision: str | None) -> tuple[torch.device, torch.dtype]:
+    """The render's device and the hidden layers' dtype, checked, with the heap policy and the CPU's tanh probe set."""
     device = pick_device(device)
     check_batch_size(batch_size)
     dtype = pick_precision(precision, device)
@@ -311,7 +296,7 @@ class FrameSource:
                  labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
                  batch_size: int | None = None, precision: str | None = "auto", params: ParamTracks | None = None,
                  sharpen: float = 0.0):
-        self.device, dtype = _prepare(device, batch_size, precision)
+        self.device, dtype = _device_and_dtype(device, batch_size, precision)
         self.sharpen = sharpen
         counts = {latents.shape[0] for _, latents in panels}
         if len(counts) != 1:
@@ -358,7 +343,7 @@ class FrameSource:
             raise OptionError(f"frame {index} is not in 0..{self.count - 1}")
         return self.draw(index, 1)[0].cpu().numpy()
 
-    def batches(self) -> Iterator[np.ndarray]:
+    def batches(self) -> Generator[np.ndarray, None, None]:
         """Every frame in order, as uint8 [b, height, width, 3] host batches (``b`` up to the batch size). On a CPU
         batches are drawn by as many threads as torch's thread count (see :func:`cpu_threads`), and torch runs
         single-threaded ops until the generator is exhausted or closed (see :func:`_workers`)."""

@@ -1,0 +1,203 @@
+"""How much a look moves: a ``"motion": "scaled"`` preset's swings scaled per song to ``--motion``, and a render held
+under the flash limit.
+
+Both decide from small previews of every frame (each panel :data:`PREVIEW` pixels a side, as the score and the flash
+counter see a video), before the first frame of the video is drawn, and what they decide is recorded.
+
+- :func:`scale_motion`: the preset's gain found by a secant search (:func:`motion_gain`) so that the preview changes
+  by ``--motion`` gray levels a frame; then, when the render keeps to the flash limit and that gain flashes, the
+  largest gain below it that does not (:class:`_SafeGain`), searched on the seconds where the larger gains flashed
+  and checked on every frame.
+- :func:`tame`: for the other looks, z and the parameter tracks smoothed just enough (:func:`flashes.tame`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ..draw import FrameSource
+from ..music.bank import FeatureBank
+from ..network.cppn import CPPN
+from ..scoring import visual_change
+from ..spec import RenderSpec
+from . import flashes, presets
+from .effects import LUMA
+
+log = logging.getLogger("neuromv")
+
+Panels = list[tuple[CPPN, np.ndarray]]
+
+#: Side of each panel in the previews: 4 samples in each cell of the flash analysis's grid.
+PREVIEW = 2 * flashes.GRID
+#: A ``"motion": "scaled"`` preset's gain is at most this: its swings 4 times as deep and its light 6.25 times as
+#: fast (:meth:`presets.Preset.scaled`; at most 0.31 of a ring a frame at glow's fastest), so that a near-silent song
+#: does not swing wildly and the rings never step half a ring a frame.
+MAX_GAIN = 25.0
+#: The motion search's steps after gains 0 and 1, and how near (a fraction of ``--motion``) it stops.
+GAIN_STEPS, GAIN_TOLERANCE = 4, 0.05
+#: Pairs of consecutive frames the motion search previews at most (20 s at 30 fps: every pair).
+MOTION_PAIRS = 600
+#: Halvings of the gain when the wanted motion would flash (on the frames where it did), and the rounds of them
+#: (each checked on every frame; a round that fails searches below its gain, with where that gain flashed too).
+SAFE_STEPS, SAFE_ROUNDS = 6, 3
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """What :func:`scale_motion` decided: the preset's ``gain``, the ``wanted`` motion (``--motion``), the preview's
+    motion at that gain (gray levels a frame), and its worst flashes a second when they were measured."""
+
+    gain: float
+    wanted: float
+    preview: float
+    flashes: float | None = None
+
+    def record(self) -> dict[str, float]:
+        """As the video records it."""
+        found = dict(gain=self.gain, wanted=self.wanted, preview=self.preview)
+        return found if self.flashes is None else {**found, "flashes": self.flashes}
+
+
+def limits_flashes(spec: RenderSpec) -> bool:
+    """Whether the render is kept under the flash limit: ``flash_limit``, whose default is on for every preset but
+    ``classic`` (whose frames stay as they always were)."""
+    return spec.flash_limit if spec.flash_limit is not None else not presets.load(spec.preset).classic
+
+
+def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
+            rows: np.ndarray | None = None) -> np.ndarray:
+    """uint8 [frames, h, w, 3]: every frame, or frames ``rows`` alone (each a pure function of its rows), each panel
+    :data:`PREVIEW` pixels a side."""
+    if rows is not None:
+        panels = [(network, latents[rows]) for network, latents in panels]
+        params = None if params is None else replace(params, values=params.values[rows])
+    source = FrameSource(panels, PREVIEW, PREVIEW, layout=spec.layout or "row", device=device,
+                         precision=spec.precision, params=params)
+    with contextlib.closing(source.batches()) as batches:
+        return np.concatenate(list(batches))
+
+
+def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks, device: torch.device) -> float:
+    """Gray levels a frame that a preview changes by: over every pair of consecutive frames, or over
+    :data:`MOTION_PAIRS` pairs spread evenly across a longer song."""
+    frames = panels[0][1].shape[0]
+    if frames < 2:
+        return 0.0
+    rows = None
+    if frames - 1 > MOTION_PAIRS:
+        starts = np.linspace(0, frames - 2, MOTION_PAIRS).round().astype(np.int64)
+        rows = np.stack([starts, starts + 1], axis=1).ravel()
+    gray = preview(spec, panels, params, device, rows).astype(np.float32) @ np.asarray(LUMA, np.float32)
+    return float(visual_change(gray)[1:].mean() if rows is None else np.abs(gray[1::2] - gray[0::2]).mean())
+
+
+def motion_gain(measure: Callable[[float], float], target: float) -> float:
+    """The gain whose ``measure`` (motion, rising with the gain) is ``target``: a secant search from gains 0 and 1,
+    within :data:`GAIN_TOLERANCE` of it or :data:`GAIN_STEPS` steps, and from 0 to :data:`MAX_GAIN`."""
+    points = [(0.0, measure(0.0)), (1.0, measure(1.0))]
+    gain = 1.0
+    for _ in range(GAIN_STEPS):
+        (g0, m0), (g1, m1) = sorted(points, key=lambda p: abs(p[1] - target))[:2]
+        if abs(m1 - m0) < 1e-6:
+            break
+        gain = min(max(g1 + (target - m1) * (g1 - g0) / (m1 - m0), 0.0), MAX_GAIN)
+        if any(abs(gain - g) < 1e-4 for g, _ in points):
+            break
+        points.append((gain, measure(gain)))
+        if abs(points[-1][1] - target) <= GAIN_TOLERANCE * max(target, 0.1):
+            break
+    return min(points, key=lambda p: abs(p[1] - target))[0]
+
+
+class _SafeGain:
+    """The largest gain at most ``wanted`` whose preview flashes at most :data:`flashes.TARGET_RATE` times a second.
+
+    ``draw(gain, rows)``: the preview of frames ``rows`` (None: every frame) with the preset scaled by ``gain``.
+    ``worst`` holds each gain checked on every frame; ``spans`` where the lowest gain found to flash did.
+    """
+
+    def __init__(self, draw: Callable[[float, np.ndarray | None], np.ndarray], fps: float, frame_count: int):
+        self.draw, self.fps, self.frame_count = draw, fps, frame_count
+        self.worst: dict[float, float] = {}
+        self.spans: list[tuple[int, int]] = []
+
+    def _within(self, frames: np.ndarray, first: int = 0) -> tuple[float, bool]:
+        """(the worst flashes a second, whether within the target) of ``frames`` of a preview, from frame
+        ``first``; where they flashed becomes the spans to look at next."""
+        found, where = flashes.suspects(frames, self.fps, flashes.TARGET_RATE)
+        if where:
+            self.spans = [(first + a, first + b) for a, b in where]
+        return found.worst, found.worst <= flashes.TARGET_RATE
+
+    def safe(self, gain: float) -> bool:
+        """Every frame of the gain's preview within the target."""
+        if gain not in self.worst:
+            self.worst[gain] = self._within(self.draw(gain, None))[0]
+        return self.worst[gain] <= flashes.TARGET_RATE
+
+    def safe_where_it_flashed(self, gain: float) -> bool:
+        """:meth:`safe` on the spans where the lowest gain known to flash did, each previewed alone."""
+        cut = [(first, min(end, self.frame_count)) for first, end in self.spans]
+        rows = np.concatenate([np.arange(first, end) for first, end in cut] or [np.zeros(0, np.int64)])
+        if not 0 < rows.size <= self.frame_count // 2:
+            return self.safe(gain)
+        parts = np.split(self.draw(gain, rows), np.cumsum([end - first for first, end in cut])[:-1])
+        return all(self._within(part, first)[1] for (first, _), part in zip(cut, parts, strict=True))
+
+    def search(self, high: float) -> float:
+        """Halvings below ``high`` where the unsafe gains flashed, each round checked on every frame."""
+        for _ in range(SAFE_ROUNDS):
+            low = 0.0
+            for _ in range(SAFE_STEPS):
+                middle = (low + high) / 2
+                low, high = (middle, high) if self.safe_where_it_flashed(middle) else (low, middle)
+            if low == 0.0 or self.safe(low):
+                return low
+            high = low
+        return 0.0
+
+
+def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: FeatureBank,
+                 device: torch.device) -> tuple[RenderSpec, presets.ParamTracks, Scaling]:
+    """A ``"motion": "scaled"`` preset's swings scaled so that a preview of every frame changes by ``spec.motion``
+    gray levels a frame (at most :data:`MAX_GAIN` times the preset's own), and held below the flash limit when the
+    render keeps to it (:func:`limits_flashes`). Returns the spec with the scaled preset (what the video records), its
+    tracks, and what was found."""
+    tracks = functools.cache(lambda gain: presets.tracks(look.scaled(gain), bank))
+    measure = functools.cache(lambda gain: _motion(spec, panels, tracks(gain), device))
+    search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows),
+                       float(spec.frame_rate), panels[0][1].shape[0])
+    gain = wanted = motion_gain(measure, spec.motion)
+    if limits_flashes(spec) and not search.safe(gain):  # the largest gain that is safe (gain 0 is a still picture)
+        gain = search.search(gain)
+        log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
+                    "allows 3); its swings are held to %.2f of that, %.1f gray levels a frame",
+                    spec.motion, search.worst[wanted], gain / max(wanted, 1e-9), measure(gain))
+    found = Scaling(round(gain, 4), spec.motion, round(measure(gain), 3), search.worst.get(gain))
+    return spec.replace(preset=look.scaled(gain).to_json()), tracks(gain), found
+
+
+def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None,
+         device: torch.device) -> tuple[Panels, presets.ParamTracks | None, flashes.Taming]:
+    """The panels' latents and the parameter tracks smoothed just enough that a preview of every frame flashes at
+    most :data:`flashes.TARGET_RATE` times a second; as they are when it already does (then the frames are exactly
+    the untamed ones)."""
+    fps = float(spec.frame_rate)
+
+    def calmed(window: int) -> tuple[Panels, presets.ParamTracks | None]:
+        return ([(network, flashes.calm(latents, window)) for network, latents in panels],
+                None if params is None else replace(params, values=flashes.calm(params.values, window)))
+
+    taming = flashes.tame(lambda window: flashes.flashes(preview(spec, *calmed(window), device), fps), fps)
+    if taming.window > 1:
+        log.warning("tamed: the video would flash %.1f times a second (WCAG 2.3.1 allows 3); z and the preset's "
+                    "parameters are smoothed over %.2f s, to %.1f a second",
+                    taming.before, taming.window / fps, taming.after)
+    return (*calmed(taming.window), taming)

@@ -1,0 +1,346 @@
+"""A spec -> :class:`Prepared`: everything a video's frames are a function of, decided before the first frame.
+
+:func:`prepare` reads as its stages: the inputs read once (:func:`read_inputs`: the cover, the features model, the
+network built or loaded, the spec resolved), the song opened and its latents on the frame grid, with the stems'
+(:func:`song_latents`), the networks fitted (:func:`fit_networks`; :func:`fit_network` is that much alone, for a
+batch that fits once for every size of a song), the look's motion (:func:`moves`: the preset's tracks, scaled to
+``--motion`` and held under the flash limit), and the sharpening amount (:func:`sharpening`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .checks import size_for_aspect
+from .draw import FrameSource, pick_device, pick_precision
+from .errors import OptionError
+from .io.audio import Audio, AudioStream, frame_count, load_audio, open_audio
+from .io.files import check_output, content_hash
+from .look import motion, presets, sharpen
+from .look.flashes import Taming
+from .look.motion import Scaling
+from .music import learned
+from .music.bank import FeatureBank, feature_bank
+from .music.mel import LatentConfig, mel_latents
+from .music.stems import separate
+from .network import cppn
+from .network.fit import FAITHFUL_FOURIER, fit, recipe
+from .network.image import load_image, shown
+from .out.video import AudioTrack
+from .spec import HASHED, RenderSpec
+
+log = logging.getLogger("neuromv")
+
+Panels = list[tuple[cppn.CPPN, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Made:
+    """What a render found on the way, as the video records it: the SHA-256 of its cover, saved model and features
+    model (``image_sha256`` ..., None when not given), the excerpt's ``duration`` in seconds, and with stems their
+    names and the separator that ran."""
+
+    hashes: dict[str, str | None]
+    duration: float
+    stems: tuple[str, ...] | None = None
+    separator: str | None = None
+
+
+@dataclass(frozen=True)
+class Moves:
+    """How the look moves the picture: the preset's parameter ``params`` over the video (None for classic), the
+    feature ``bank`` they were computed from, the flash limit's ``taming`` and the motion search's ``scaling`` (each
+    None when it did not run)."""
+
+    params: presets.ParamTracks | None = None
+    bank: FeatureBank | None = None
+    taming: Taming | None = None
+    scaling: Scaling | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a video's frames are a function of, decided before the first frame.
+
+    ``spec``: resolved (``size``, ``hidden``, ``latent_dim``, the preset's content, and with stems ``layout`` and
+    ``panels``, filled in). ``excerpt``: the stretch of the song the video covers. ``panels``: (network, float32
+    latents [frames, latent_dim]) per panel; one panel without stems. ``made``: what was found on the way.
+    ``moves``: the look's parameter tracks and how they were scaled and tamed. ``labels``: the stem names to draw on
+    the panels, or None. ``sharpen``: the amount of :func:`sharpen.sharpen` on every frame (a faithful fit's: the
+    cover's fine detail at this size; 0 for the others).
+    """
+
+    spec: RenderSpec
+    device: torch.device
+    excerpt: AudioTrack
+    panels: Panels
+    made: Made
+    moves: Moves = field(default_factory=Moves)
+    labels: list[str] | None = None
+    sharpen: float = 0.0
+
+    @property
+    def frame_count(self) -> int:
+        return self.panels[0][1].shape[0]
+
+    @property
+    def params(self) -> presets.ParamTracks | None:
+        """The preset's parameter tracks (None for classic)."""
+        return self.moves.params
+
+    def frames(self) -> FrameSource:
+        """The video's frames."""
+        width, height = self.spec.panel_size
+        return FrameSource(self.panels, width, height, layout=self.spec.layout or "row", labels=self.labels,
+                           device=self.device, batch_size=self.spec.batch_size, precision=self.spec.precision,
+                           params=self.params, sharpen=self.sharpen)
+
+    def feature_bank(self, learned_too: bool = False) -> FeatureBank:
+        """The excerpt's feature bank: the one the look used when it has what is asked, else computed."""
+        bank = self.moves.bank
+        if bank is not None and (not learned_too or any(name.startswith("learned.") for name in bank.names)):
+            return bank
+        return song_bank(self.spec, learned_too)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The spec's files, read once: the resolved ``spec``, the ``cover`` (float32 [H, W, 3] or None), the
+    ``features`` model that makes z (None: the mel latents), the ``network`` (built from the seed, loaded, or given),
+    the picture's ``aspect`` and the cover's fine detail (:func:`sharpen.ladder`) when a faithful look needs it."""
+
+    spec: RenderSpec
+    cover: np.ndarray | None
+    features: learned.Autoencoder | None
+    network: cppn.CPPN
+    aspect: float | None
+    ladder: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Music:
+    """The song's latents on the frame grid: the ``mix``'s, each panel's (the mix's alone without stems), and with
+    stems their names and the separator that ran."""
+
+    mix: np.ndarray
+    panels: list[np.ndarray]
+    stems: tuple[str, ...] | None = None
+    separator: str | None = None
+
+
+def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.CPPN | None = None) -> Prepared:
+    """Open the song, compute its latents (and its stems'), build, fit or load the networks, and decide the look's
+    motion and sharpening.
+
+    ``fitted``: the network an earlier :func:`fit_network` of this spec's song, cover and fitting options fitted (and
+    saved with ``save_model``), used as is: a batch fits once for every size of a song.
+    """
+    device = device or pick_device(spec.device)
+    pick_precision(spec.precision, device)
+    if fitted is not None and spec.stems is not None and spec.panels == "own":
+        raise OptionError("a fitted network is one for every panel: it cannot be given with panels='own'")
+    inputs = read_inputs(spec, fitted)
+    spec = inputs.spec
+    song = open_audio(spec.song_path, start=spec.start, duration=spec.duration)  # decoded once, block by block
+    music = song_latents(spec, song, inputs.features, device)
+    networks = fit_networks(inputs, music, device, fit_them=fitted is None)
+    made = Made(input_hashes(spec), round(song.n_samples / song.sample_rate, 6), music.stems, music.separator)
+    spec, panels, look_moves = moves(spec, list(zip(networks, music.panels, strict=True)), device)
+    prepared = Prepared(spec, device, AudioTrack(song.path, song.start, spec.duration), panels, made, look_moves,
+                        labels=list(music.stems) if spec.labels and music.stems else None)
+    return replace(prepared, sharpen=sharpening(prepared, inputs.ladder))
+
+
+def fit_network(spec: RenderSpec, device: torch.device | None = None) -> cppn.CPPN:
+    """The network of ``spec`` fitted to its cover (built from the seed without one) and saved to ``save_model``:
+    :func:`prepare`'s stages up to the fit, without the look's searches (a batch's fit task)."""
+    device = device or pick_device(spec.device)
+    inputs = read_inputs(spec)
+    song = open_audio(inputs.spec.song_path, start=inputs.spec.start, duration=inputs.spec.duration)
+    return fit_networks(inputs, song_latents(inputs.spec, song, inputs.features, device), device)[0]
+
+
+def resolve(spec: RenderSpec) -> RenderSpec:
+    """``spec`` with every value its inputs decide filled in (see :class:`Prepared`), without decoding the song."""
+    return read_inputs(spec).spec
+
+
+def input_hashes(spec: RenderSpec, digest: Any = content_hash) -> dict[str, str | None]:
+    """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given), and
+    ``features_sha256`` of a features model's file; ``digest``: the hash of a file (a batch memoises it)."""
+    hashes = {f"{name}_sha256": digest(path) if (path := getattr(spec, name)) is not None else None
+              for name in HASHED}
+    if spec.features.endswith(".pt"):  # a features model's file (mel and learned are this neuromv's own)
+        hashes["features_sha256"] = digest(spec.features)
+    return hashes
+
+
+# --- the stages -------------------------------------------------------------------------------------------------
+
+def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
+    """The cover, the features model and the network (``given``, loaded, or built from the seed) of ``spec``, and
+    ``spec`` resolved from them. A saved model that does not match the spec is an :class:`OptionError`."""
+    if spec.save_model is not None:
+        check_output(spec.save_model, overwrite=True)
+    cover = load_image(spec.image) if spec.image is not None else None
+    features = None if spec.features == "mel" else learned.load(spec.features)[0]
+    look = presets.load(spec.preset)
+    if spec.model is not None:
+        network, meta = _saved_network(spec, features)
+        aspect, ladder = meta.get("aspect"), meta.get("detail")
+    else:
+        network, aspect, ladder = _new_network(spec, features, look), None, None
+        aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
+    if cover is not None and look.fit == "faithful":
+        ladder = sharpen.ladder(cover)  # as the saved network keeps it, so that its renders sharpen as this one
+    network = given or network
+    return Inputs(_resolved(spec, network.config, aspect, look), cover, features, network, aspect, ladder)
+
+
+def _saved_network(spec: RenderSpec, features: learned.Autoencoder | None) -> tuple[cppn.CPPN, dict[str, Any]]:
+    """The network written by ``save_model`` and its metadata, checked against the spec and the features model."""
+    assert spec.model is not None
+    network, meta = cppn.load(spec.model)
+    for name in ("latent_dim", "hidden"):
+        wanted, saved = getattr(spec, name), getattr(network.config, name)
+        if wanted is not None and wanted != saved:
+            raise OptionError(f"{name}={wanted} does not match the saved model {spec.model!r} ({name}={saved}); "
+                              "leave it out")
+    dims = None if features is None else features.config.dims
+    if dims is not None and network.config.latent_dim != dims:
+        raise OptionError(f"features={spec.features!r} gives {dims} numbers a frame but the saved model "
+                          f"{spec.model!r} takes {network.config.latent_dim} (latent_dim); use the features it "
+                          "was fitted with")
+    return network, meta
+
+
+def _new_network(spec: RenderSpec, features: learned.Autoencoder | None, look: presets.Preset) -> cppn.CPPN:
+    """The network built from the seed: z has the features model's K numbers a frame, or ``latent_dim`` mel bins;
+    a preset that fits faithfully gets :data:`FAITHFUL_FOURIER` Fourier features."""
+    dims = None if features is None else features.config.dims
+    if dims is not None and spec.latent_dim is not None and spec.latent_dim != dims:
+        raise OptionError(f"latent_dim={spec.latent_dim} does not match features={spec.features!r}, which gives "
+                          f"{dims} numbers a frame; leave latent_dim out")
+    defaults = cppn.CPPNConfig()
+    latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
+    fourier = FAITHFUL_FOURIER if look.fit == "faithful" else defaults.fourier
+    config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden,
+                             fourier=fourier)
+    return cppn.build(config, spec.seed)
+
+
+def _resolved(spec: RenderSpec, config: cppn.CPPNConfig, aspect: float | None, look: presets.Preset) -> RenderSpec:
+    width, height = spec.frame_size or size_for_aspect(aspect or 1.0)
+    changes: dict[str, Any] = dict(size=f"{width}x{height}", hidden=config.hidden, latent_dim=config.latent_dim,
+                                   preset="classic" if look.classic else look.to_json())  # the look, not a name
+    if spec.stems is not None:
+        changes.update(layout=spec.layout or ("row" if spec.stems == 2 else "grid"),
+                       panels=spec.panels or ("shared" if spec.image or spec.model else "own"))
+    return spec.replace(**changes)
+
+
+def latents_of(audio: Audio | AudioStream, fps: Any, config: LatentConfig,
+               features: learned.Autoencoder | None) -> np.ndarray:
+    """z for every frame: the mel latents, or a features model's codes."""
+    return mel_latents(audio, fps, config) if features is None else learned.learned_latents(features, audio, fps)
+
+
+def song_latents(spec: RenderSpec, song: AudioStream, features: learned.Autoencoder | None,
+                 device: torch.device) -> Music:
+    """The song's latents on the frame grid, and with ``stems`` each stem's from its own audio, on the same grid."""
+    assert spec.latent_dim is not None
+    config = LatentConfig(latent_dim=spec.latent_dim)
+    latents = latents_of(song, spec.frame_rate, config, features)
+    frames = frame_count(song.n_samples, song.sample_rate, spec.frame_rate)
+    assert latents.shape[0] == frames
+    if spec.stems is None:
+        return Music(latents, [latents])
+    separated = separate(spec.song_path, stems=spec.stems, separator=spec.separator, start=spec.start,
+                         duration=spec.duration, device=str(device), cache=spec.cache, cache_dir=spec.cache_dir,
+                         spleeter_python=spec.spleeter_python, spleeter_config=spec.spleeter_config,
+                         demucs_model=spec.demucs_model, demucs_repo=spec.demucs_repo, progress=not spec.quiet)
+    log.info("stems by %s%s: %s", separated.backend, " (from the cache)" if separated.cached else "",
+             ", ".join(separated.stems))
+    stems = [_match_rows(latents_of(Audio(samples, separated.sample_rate, song.path, song.start), spec.frame_rate,
+                                    config, features), frames) for samples in separated.stems.values()]
+    return Music(latents, stems, tuple(separated.stems), separated.backend)
+
+
+def _match_rows(latents: np.ndarray, frames: int) -> np.ndarray:
+    """Trim or repeat the last row so a stem's latents have exactly ``frames`` rows (resampling may round a
+    stem's length by a sample)."""
+    if latents.shape[0] >= frames:
+        return latents[:frames]
+    return np.concatenate([latents, np.repeat(latents[-1:], frames - latents.shape[0], axis=0)])
+
+
+def fit_networks(inputs: Inputs, music: Music, device: torch.device, fit_them: bool = True) -> list[cppn.CPPN]:
+    """A network per panel: the one network fitted to the cover over every latent row (the mix's and the stems'),
+    or with ``panels="own"`` one each from seeds ``seed``, ``seed + 1`` ..., each fitted to its panel's latents;
+    the shared one saved to ``save_model``. ``fit_them`` False: the networks as they are."""
+    spec, cover, network = inputs.spec, inputs.cover, inputs.network
+    look = presets.load(spec.preset)
+    window = shown(cover.shape, spec.panel_size) if cover is not None else None
+    config = recipe(look.fit, steps=spec.steps, lr=spec.lr, motion=spec.motion, window=window)
+    fitting = cover is not None and spec.steps > 0 and fit_them
+    shared = spec.stems is None or spec.panels == "shared"
+    if fitting and shared and cover is not None:
+        every = music.mix if spec.stems is None else np.concatenate([music.mix, *music.panels])
+        fit(network, cover, every, config=config, seed=spec.seed, device=device, progress=not spec.quiet)
+    if spec.save_model is not None:
+        extra = {"detail": inputs.ladder} if inputs.ladder else {}
+        cppn.save(network, spec.save_model, aspect=inputs.aspect, neuromv=__version__, **extra)
+    if shared:
+        return [network] * len(music.panels)
+    networks = [cppn.build(network.config, spec.seed + index) for index in range(len(music.panels))]
+    for index, own in enumerate(networks):
+        if fitting and cover is not None:
+            fit(own, cover, music.panels[index], config=config, seed=spec.seed + index, device=device,
+                progress=not spec.quiet)
+    return networks
+
+
+def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[RenderSpec, Panels, Moves]:
+    """The look's parameter tracks: a ``"motion": "scaled"`` preset scaled to ``--motion`` (the spec then records
+    the scaled preset); the others' tracks, with z and the tracks tamed under the flash limit when it is on."""
+    look = presets.load(spec.preset)
+    if look.classic and not motion.limits_flashes(spec):
+        return spec, panels, Moves()
+    bank = None if look.classic else song_bank(spec, learned_too=bool(presets.learned_features(look)))
+    if look.motion == "scaled":
+        assert bank is not None
+        spec, scaled, scaling = motion.scale_motion(spec, look, panels, bank, device)
+        return spec, panels, Moves(scaled, bank, scaling=scaling)
+    params: presets.ParamTracks | None = None if bank is None else presets.tracks(look, bank)
+    if not motion.limits_flashes(spec):
+        return spec, panels, Moves(params, bank)
+    panels, params, taming = motion.tame(spec, panels, params, device)
+    return spec, panels, Moves(params, bank, taming)
+
+
+def sharpening(prepared: Prepared, ladder: dict[str, Any] | None) -> float:
+    """The :func:`sharpen.amount` of a faithful look's frames (:data:`sharpen.SAMPLES` of them, spread over the
+    video) that gives them the cover's fine detail (``ladder``) at the frame's size; 0 for the other looks."""
+    if presets.load(prepared.spec.preset).fit != "faithful" or not ladder:
+        return 0.0
+    energy = sharpen.cover_energy(ladder, prepared.spec.panel_size)
+    source = prepared.frames()
+    rows = np.unique(np.linspace(0, source.count - 1, sharpen.SAMPLES).round().astype(int))
+    return sharpen.amount(np.stack([source.frame(int(k)) for k in rows]), energy)
+
+
+def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:
+    """The excerpt's feature bank, with the learned features (``learned.0`` ...) when ``learned_too``: from the
+    spec's features model, or the shipped one when z is the mel latents."""
+    if not learned_too:  # streamed: memory stays bounded
+        return feature_bank(open_audio(spec.song_path, start=spec.start, duration=spec.duration), spec.frame_rate)
+    audio = load_audio(spec.song_path, start=spec.start, duration=spec.duration)  # decoded once for both
+    model = learned.load("learned" if spec.features == "mel" else spec.features)[0]
+    columns = learned.bank_columns(model, audio, spec.frame_rate)
+    return feature_bank(audio, spec.frame_rate).with_features(learned.names(model.config.dims), columns)
