@@ -1,4 +1,5 @@
-"""The README's preset gallery: one strip of frames per built-in preset, from one network fitted to the sample cover.
+"""The preset gallery of docs/presets.md: one strip of frames per built-in preset, from one network fitted to the
+sample cover.
 
     python docs/gallery.py                  # writes docs/presets.jpg (about a minute on a 2-core CPU)
 """

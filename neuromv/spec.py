@@ -33,7 +33,7 @@ PANELS = ("shared", "own")
 STEM_COUNTS = (2, 4, 5)
 #: The inputs whose content a video records (their SHA-256), by field.
 HASHED = ("image", "model")
-#: The groups of options, in the order the CLI's help and the README show them.
+#: The groups of options, in the order the CLI's help and docs/options.md show them.
 GROUPS = {
     "input": "what to render",
     "excerpt": "which part of the song",
@@ -52,7 +52,7 @@ GROUPS = {
 def _option(default: Any, group: str, help: str, *, check: Check | None = None, choices: Sequence[Any] = (),
             shown: str | None = None, short: str | None = None, local: bool = False, path: bool = False,
             metavar: str | None = None) -> Any:
-    """A spec field. ``help``: one line for ``--help`` and the README. ``shown``: the default as the README says it
+    """A spec field. ``help``: one line for ``--help`` and docs/options.md. ``shown``: the default as that table says it
     (when not the value itself). ``local``: about this machine or this run, not the picture (output paths,
     progress, caches, threads): left out of the record in the video and not carried over by ``--like``.
     ``path``: a file name (a ``Path`` is accepted; the record keeps only its last part)."""
@@ -318,14 +318,14 @@ def grouped() -> Iterator[tuple[str, list[dataclasses.Field[Any]]]]:
 
 
 def shown_default(spec_field: dataclasses.Field[Any]) -> str:
-    """The default as ``--help`` and the README say it."""
+    """The default as ``--help`` and docs/options.md say it."""
     default = spec_field.default
     return spec_field.metadata["shown"] or ("off" if default is False else "on" if default is True else
                                             "none" if default is None else str(default))
 
 
 def options_table() -> str:
-    """The README's options table (Markdown), made from the fields: a test checks the README holds exactly this."""
+    """The options table of docs/options.md (Markdown), made from the fields: a test checks the file holds exactly this."""
     rows = ["| option | default | meaning |", "| --- | --- | --- |"]
     for group, members in grouped():
         rows.append(f"| **{group}** | | *{GROUPS[group]}* |")

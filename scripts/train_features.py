@@ -4,7 +4,7 @@ Debian's packages, holding out whole packages for the figures of ``benchmarks/be
     python scripts/train_features.py                  # fetch the packages (apt-get download), unpack, train
     python scripts/train_features.py --corpus DIR     # where the packages are unpacked (default ~/.cache/...)
 
-Every package, its genre and its license are listed in :data:`TRAINING` and :data:`HELD_OUT` (and in the README).
+Every package, its genre and its license are listed in :data:`TRAINING` and :data:`HELD_OUT` (and in docs/features.md).
 Nothing is downloaded at run time of neuromv itself: this script is how the shipped weights were made.
 """
 

@@ -14,7 +14,7 @@ import neuromv
 from neuromv.cli import _parser, main
 from neuromv.spec import RenderSpec, fields, flag, options_table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+OPTIONS_DOC = Path(__file__).resolve().parent.parent / "docs" / "options.md"
 
 
 def test_every_field_has_a_flag_and_a_keyword():
@@ -36,10 +36,10 @@ def _render_actions():
     return commands.choices["render"]._actions
 
 
-def test_readme_options_table_is_the_specs():
-    text = README.read_text()
+def test_options_doc_table_is_the_specs():
+    text = OPTIONS_DOC.read_text(encoding="utf-8")
     table = re.search(r"<!-- options: begin.*?-->\n(.*?)\n<!-- options: end -->", text, re.DOTALL)
-    assert table is not None, "the README's options table must sit between the options markers"
+    assert table is not None, "docs/options.md's options table must sit between the options markers"
     assert table.group(1) == options_table(), "regenerate it: python -c 'import neuromv.spec as s; " \
                                               "print(s.options_table())'"
     listed = re.findall(r"^\| `(?:-\w, )?(--[\w-]+|SONG)`", table.group(1), re.MULTILINE)
