@@ -325,7 +325,7 @@ def shown_default(spec_field: dataclasses.Field[Any]) -> str:
 
 
 def options_table() -> str:
-    """The options table of docs/options.md (Markdown), made from the fields: a test checks the file holds exactly this."""
+    """The options table of docs/options.md (Markdown), made from the fields: a test checks the file holds it."""
     rows = ["| option | default | meaning |", "| --- | --- | --- |"]
     for group, members in grouped():
         rows.append(f"| **{group}** | | *{GROUPS[group]}* |")
