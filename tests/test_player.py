@@ -21,7 +21,8 @@ from PIL import Image
 
 import neuromv
 from neuromv.look.effects import Warp
-from neuromv.api import make_spec, prepare
+from neuromv.prepared import prepare
+from neuromv.spec import make_spec
 from browser import launch, need_browser
 from conftest import beat_track, ffmpeg_processes, write_wav
 
@@ -199,7 +200,7 @@ def test_the_frame_follows_the_audio_clock(player, exports):
     _, prepared = exports("long")
     page = player("long", "?scale=0.5")  # a small canvas, so that software WebGL keeps up
     fps = page("window.neuromv.fps")
-    assert fps == 30 and page("window.neuromv.frames") == prepared.frame_count and page("window.neuromv.io.audio")
+    assert fps == 30 and page("window.neuromv.frames") == prepared.frame_count and page("window.neuromv.audio")
     page("window.neuromv.play()")
     time.sleep(10.5)
     page("window.neuromv.pause()")
@@ -264,7 +265,7 @@ def test_the_export_plays_from_pythons_own_server(browser, exports):
         line = server.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N ..."
         port = int(line.split(" port ")[1].split()[0])
         page = Player(browser, f"http://127.0.0.1:{port}/?scale=0.25")
-        assert page("window.neuromv.frames") > 0 and page("window.neuromv.io.audio")
+        assert page("window.neuromv.frames") > 0 and page("window.neuromv.audio")
         page("window.neuromv.play()")
         time.sleep(1.0)
         page("window.neuromv.pause()")

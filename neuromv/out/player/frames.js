@@ -1,12 +1,15 @@
 // The export's frames: frame k a pure function of k (each panel's latent term row k, the preset's parameter row k,
 // the networks), drawn into the canvas at a resolution scale.
 
-import { EXACT, FIELD, Network, STILL, fieldGeometry, packWeights } from './cppn.js';
-import { Sharpen } from './detail.js';
+import { constantsOf } from './constants.js';
+import { Network } from './cppn.js';
+import { STILL_WARP, colourMatrix, lightOf, warpOf } from './effects.js';
+import { calm } from './flashes.js';
 import { imageTexture } from './gl.js';
-import { COLOURS, LIGHTS, calm, colourMatrix, lightOf, moves, param, rate, tracks, warpOf } from './presets.js';
-
-const STILL_WARP = { folds: 0, depth: 0, phase: 0, cos: 1, sin: 0, panX: 0, panY: 0, zoom: 1 };
+import { moves, param, rate, tracks } from './presets.js';
+import { Sharpen } from './sharpen.js';
+import { EXACT, FIELD, STILL, fieldGeometry } from './warps.js';
+import { packWeights } from './weights.js';
 
 export class Frames {
   /** `gl`: the canvas's WebGL2 context; `data`: the export (data.js's load); `overlay`: the labels' image or null. */
@@ -16,9 +19,10 @@ export class Frames {
     this.header = header;
     this.count = header.frames;
     this.fps = rate(header.fps);
+    this.constants = constantsOf(header);
     this.networks = header.networks.map((entry) => {
       const arrays = Object.fromEntries(Object.entries(entry.arrays).map(([name, key]) => [name, array(key)]));
-      return new Network(gl, packWeights(entry.config, arrays));
+      return new Network(gl, packWeights(entry.config, arrays), this.constants);
     });
     this.panels = header.panels.map((entry) => ({ network: this.networks[entry.network],
       latent: array(entry.latent_terms), hidden: header.networks[entry.network].config.hidden }));
@@ -44,9 +48,10 @@ export class Frames {
     this.values = tracks(preset, this.feature, this.count, this.header.fps);
     const tamed = this.header.calm;  // the render's own preset, as the flash limit smoothed it
     if (tamed && tamed.preset === name) this.values = calm(this.values, tamed.window);
-    this.field = fieldGeometry(this.values, this.count, this.header.width, this.header.height);
-    this.colours = moves(this.values, COLOURS);
-    this.lights = moves(this.values, LIGHTS);
+    const constants = this.constants;
+    this.field = fieldGeometry(this.values, this.count, this.header.width, this.header.height, constants);
+    this.colours = moves(this.values, constants.COLOURS);
+    this.lights = moves(this.values, constants.LIGHTS);
     this.gain = 'latent_gain' in this.values ? this.values.latent_gain : null;
   }
 
@@ -61,7 +66,7 @@ export class Frames {
   }
 
   /** Draw frame k (clamped to the video) into the default framebuffer, whose size is `size` (through the
-   * sharpening's own when the render sharpens: detail.js). */
+   * sharpening's own when the render sharpens: sharpen.js). */
   draw(k) {
     k = Math.min(Math.max(0, Math.floor(k)), this.count - 1);
     const gl = this.gl;
@@ -76,9 +81,9 @@ export class Frames {
       reach = this.field.reach;
       side = this.field.side;
     }
-    const warp = this.field ? warpOf(this.values, k, this.header.fps) : STILL_WARP;
-    const colour = this.colours ? colourMatrix(this.values, k) : null;
-    const light = this.lights ? lightOf(this.values, k) : null;
+    const warp = this.field ? warpOf(this.values, k, this.header.fps, this.constants) : STILL_WARP;
+    const colour = this.colours ? colourMatrix(this.values, k, this.constants) : null;
+    const light = this.lights ? lightOf(this.values, k, this.constants) : null;
     // the render's sharpening goes with its own preset (as its flash limit's smoothing does)
     const sharpen = this.sharpen && this.preset.name === this.header.sharpen.preset ? this.header.sharpen.amount : 0;
     const target = sharpen ? this.sharpen.target(...canvas) : null;
@@ -111,6 +116,7 @@ export class Frames {
 
   /** Frame k's parameters (for the tests and the page): {name: value}. */
   paramsAt(k) {
-    return Object.fromEntries(Object.keys(this.values).map((name) => [name, param(this.values, name, k)]));
+    const neutral = this.constants.NEUTRAL;
+    return Object.fromEntries(Object.keys(this.values).map((name) => [name, param(this.values, name, k, neutral)]));
   }
 }

@@ -1,4 +1,23 @@
-// Small WebGL2 helpers: programs and float textures. Nothing here knows about CPPNs.
+// Small WebGL2 helpers: the context, programs and float textures. Nothing here knows about CPPNs.
+
+/** An error the page shows as it is: the browser lacks something the player needs. */
+export class Unsupported extends Error {}
+
+/** The canvas's WebGL2 context as the player draws into it (no alpha, depth or antialiasing; the drawing kept for
+ * snapshots), with float render targets; throws {@link Unsupported} where the browser has either not. */
+export function webgl2(canvas) {
+  const gl = canvas.getContext('webgl2', { alpha: false, antialias: false, depth: false, stencil: false,
+    preserveDrawingBuffer: true, powerPreference: 'high-performance' });
+  if (!gl) {
+    throw new Unsupported('This player needs WebGL2, which this browser does not offer (or has turned off). Any '
+      + 'recent Chrome, Edge, Firefox or Safari has it; check that hardware acceleration is on.');
+  }
+  if (!gl.getExtension('EXT_color_buffer_float')) {
+    throw new Unsupported('This browser\'s WebGL2 cannot render to float textures (EXT_color_buffer_float), which '
+      + 'the player needs.');
+  }
+  return gl;
+}
 
 /** A linked program from vertex and fragment sources; a compile error names the stage and the driver's log. */
 export function program(gl, vertexSource, fragmentSource) {

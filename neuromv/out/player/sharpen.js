@@ -1,34 +1,39 @@
-// The render's sharpening (detail.py): each colour f + amount * (f - blur(f)), the blur 5 taps each way with the
-// border repeated, over the whole canvas after its panels (and labels) are drawn, as the MP4's frames have it.
+// The render's sharpening (neuromv/look/sharpen.py): each colour f + amount * (f - blur(f)), the blur the export's
+// taps each way with the border repeated, over the whole canvas after its panels (and labels) are drawn, as the
+// MP4's frames have it.
 
 import { FULL_SCREEN, program } from './gl.js';
 
-const SOURCE = `#version 300 es
+/** The pass's fragment shader for a blur of `count` taps each way (an odd number: sharpen.py's TAPS). */
+function source(count) {
+  return `#version 300 es
 precision highp float;
 uniform sampler2D u_frame;  // the drawn frame, RGBA8
 uniform float u_amount;
-uniform float u_taps[5];
+uniform float u_taps[${count}];
 out vec4 colour;
 void main() {
   ivec2 size = textureSize(u_frame, 0);
   ivec2 p = ivec2(gl_FragCoord.xy);
   vec3 blurred = vec3(0.0);
-  for (int i = 0; i < 5; i++) {  // each row's blur across, then down: detail.py's order
-    int y = clamp(p.y + i - 2, 0, size.y - 1);
+  for (int i = 0; i < ${count}; i++) {  // each row's blur across, then down: sharpen.py's order
+    int y = clamp(p.y + i - ${(count - 1) / 2}, 0, size.y - 1);
     vec3 across = vec3(0.0);
-    for (int j = 0; j < 5; j++) across += u_taps[j] * texelFetch(u_frame, ivec2(clamp(p.x + j - 2, 0, size.x - 1), y), 0).rgb;
+    for (int j = 0; j < ${count}; j++) across += u_taps[j] * texelFetch(u_frame, ivec2(clamp(p.x + j - ${(count - 1) / 2}, 0, size.x - 1), y), 0).rgb;
     blurred += u_taps[i] * across;
   }
   vec3 f = texelFetch(u_frame, p, 0).rgb;
   colour = vec4(clamp(f + u_amount * (f - blurred), 0.0, 1.0), 1.0);
 }`;
+}
 
 export class Sharpen {
-  /** `taps`: the blur's 5 weights (the export's, detail.py's TAPS). */
+  /** `taps`: the blur's weights (the export's, sharpen.py's TAPS). */
   constructor(gl, taps) {
+    if (taps.length % 2 !== 1) throw new Error(`the sharpening's blur needs an odd number of taps, not ${taps.length}`);
     this.gl = gl;
     this.taps = Float32Array.from(taps);
-    this.program = program(gl, FULL_SCREEN, SOURCE);
+    this.program = program(gl, FULL_SCREEN, source(taps.length));
     this.framebuffer = gl.createFramebuffer();
     this.texture = null;
     this.size = [0, 0];
