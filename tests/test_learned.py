@@ -15,6 +15,7 @@ import torch
 
 import neuromv
 from neuromv.music import learned
+from neuromv.network import cppn
 from neuromv.cli import main
 from conftest import RATE, beat_track, clicks, tone, write_wav
 
@@ -151,7 +152,7 @@ def test_bad_features_files_are_one_line(tmp_path, tiny, songs):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a model")
     cppn_file = tmp_path / "net.pt"
-    neuromv.network.cppn.save(neuromv.build(neuromv.CPPNConfig(latent_dim=64)), cppn_file)
+    cppn.save(neuromv.build(neuromv.CPPNConfig(latent_dim=64)), cppn_file)
     cases = [
         (["render", song, "--features", str(junk)], "is not a neuromv features model"),
         (["render", song, "--features", str(cppn_file)], "it is a CPPN checkpoint: give it to --model"),
