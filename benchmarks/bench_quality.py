@@ -10,9 +10,11 @@ by `neuromv score` against the cover as the render frames it.
 
 Each row: a 20 s excerpt (seconds 5-25) rendered at 256x256, fit + render timed end to end, then scored: the
 median frame's PSNR and SSIM, every frame's SSIM (mean and 10th percentile: what a viewer sees), fine detail over the
-cover's, reactivity (best lag within one frame), motion, lag, flashes (general / red a second, worst window) and
-bitrate. The covers: the three examples (text, stars, a photo) and three drawn here: thin glowing rings (a fine
-geometric pattern), a logo on a transparent background (RGBA) and a 2:1 picture rendered square.
+cover's, reactivity (best lag within one frame), motion, lag, flashes (general / red a second, worst window),
+bitrate, and what moves the picture (neuromv.influence: the latent share, the latents-only motion and their first
+component's share, on the video rendered again from its saved network). The covers: the three examples (text, stars,
+a photo) and three drawn here: thin glowing rings (a fine geometric pattern), a logo on a transparent background
+(RGBA) and a 2:1 picture rendered square.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import neuromv
+from neuromv.influence import video_influence
 from neuromv.network.image import load_image, resize_image
 from neuromv.scoring import framing, onset_strength
 
@@ -66,15 +69,23 @@ def drawn_covers(folder: Path) -> dict[str, tuple[Path, str]]:
 
 
 HEADER = ("| song | cover | setting | PSNR (median frame) | SSIM (median frame) | SSIM (frames: mean / p10) | detail | "
-          "reactivity | motion | lag | flashes (general / red) | Mbit/s | fit + render |")
+          "reactivity | motion | lag | flashes (general / red) | Mbit/s | latent share | latents-only motion | "
+          "first component | fit + render |")
 
 
-def row(song: str, cover: str, setting: str, seconds: float | None, video: Path, image: Path) -> str:
+def row(song: str, cover: str, setting: str, seconds: float | None, video: Path, image: Path,
+        model: Path | None = None, audio: Path | None = None) -> str:
+    """A table row; with the saved ``model`` and the song (``audio``), the latents' figures of the video rendered
+    again from its record (neuromv.influence)."""
     s = neuromv.score(video, image=image)
     timed = "-" if seconds is None else f"{seconds:.0f} s"
+    moved = "- | - | -"
+    if model is not None:
+        found = video_influence(video, audio=audio, model=model)
+        moved = f"{found.share:.2f} | {found.latent_motion:.2f} | {found.first_component:.2f}"
     return (f"| {song} | {cover} | {setting} | {s.psnr_median:.1f} | {s.ssim_median:.2f} | "
             f"{s.ssim_mean:.2f} / {s.ssim_p10:.2f} | {s.detail:.2f} | {s.reactivity_best:.2f} | {s.motion:.1f} | "
-            f"{s.lag} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {timed} |")
+            f"{s.lag} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {moved} | {timed} |")
 
 
 def timed_render(song: Path, video: Path, **options) -> float:
@@ -87,14 +98,14 @@ def table(covers: dict[str, tuple[Path, str]], songs: dict[str, Path], tmp: Path
     """The default and classic looks, fitted, per song x cover; and the knob on the first pair."""
     print(HEADER)
     print("| --- " * HEADER.count("|", 1) + "|")
-    video = tmp / "v.mp4"
+    video, model = tmp / "v.mp4", tmp / "v.pt"
     for song, path in songs.items():
         for name, (image, kind) in covers.items():
-            seconds = timed_render(path, video, image=image, size=SIZE)
-            print(row(song, f"{name} ({kind})", "default (glow)", seconds, video, image), flush=True)
+            seconds = timed_render(path, video, image=image, size=SIZE, save_model=model)
+            print(row(song, f"{name} ({kind})", "default (glow)", seconds, video, image, model, path), flush=True)
             if name in ("cover", "coffee", "hubble"):
-                seconds = timed_render(path, video, image=image, size=SIZE, preset="classic")
-                print(row(song, f"{name} ({kind})", "--preset classic (the old default)", seconds, video, image),
+                seconds = timed_render(path, video, image=image, size=SIZE, preset="classic", save_model=model)
+                print(row(song, f"{name} ({kind})", "--preset classic", seconds, video, image, model, path),
                       flush=True)
 
 
@@ -115,7 +126,8 @@ def tuning(covers: dict[str, tuple[Path, str]], tmp: Path) -> None:
             for knob in KNOBS if name == "coffee" else (3.0,):
                 seconds = timed_render(path, video, model=model, size=SIZE, motion=knob)
                 label = "default (glow)" if knob == 3.0 else f"--motion {knob:g}"
-                print(row(song, f"{name} ({covers[name][1]})", label, seconds, video, image), flush=True)
+                print(row(song, f"{name} ({covers[name][1]})", label, seconds, video, image, model, path),
+                      flush=True)
 
 
 def sizes(covers: dict[str, tuple[Path, str]], tmp: Path) -> None:

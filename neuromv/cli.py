@@ -155,6 +155,10 @@ def _video_commands(commands: Commands) -> None:
     s.add_argument("video", help="the video to score")
     s.add_argument("--audio", help="the song (default: the video's own audio track)")
     s.add_argument("--image", help="the cover, for PSNR and SSIM")
+    s.add_argument("--latents", action="store_true",
+                   help="also the latent share, the latents-only motion and their first component's share: the "
+                        "video rendered again from its record (with its cover or saved model beside it, or --image; "
+                        "a cover is fitted again)")
     s.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 

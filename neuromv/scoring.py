@@ -64,6 +64,9 @@ class Score:
     psnr_p10: float | None = None
     ssim_p10: float | None = None
     detail: float | None = None
+    latent_share: float | None = None
+    latent_motion: float | None = None
+    latent_component: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,9 +167,11 @@ def laplacian_energy(gray: np.ndarray) -> float:
     return float(np.mean(lap * lap))
 
 
-def score(video: str | Path, *, audio: str | Path | None = None, image: str | Path | None = None) -> Score:
+def score(video: str | Path, *, audio: str | Path | None = None, image: str | Path | None = None,
+          latents: bool = False) -> Score:
     """Score ``video`` against its music (``audio``, default: the video's own audio track) and, with ``image``,
-    against the cover."""
+    against the cover. ``latents``: also the latent share, the latents-only motion and the first component's share
+    (:mod:`neuromv.influence`), from the video rendered again from its record (a fitted cover is fitted again)."""
     info = probe(video)
     if info.fps <= 0:
         raise OptionError(f"video {str(video)!r} has no frame rate")
@@ -204,4 +209,10 @@ def score(video: str | Path, *, audio: str | Path | None = None, image: str | Pa
                       psnr_mean=float(psnrs.mean()), ssim_mean=float(ssims.mean()),
                       psnr_p10=float(np.percentile(psnrs, 10)), ssim_p10=float(np.percentile(ssims, 10)),
                       detail=float(detail))
+    if latents:
+        from .influence import video_influence
+
+        found = video_influence(video, audio=audio, image=image)
+        result.update(latent_share=found.share, latent_motion=found.latent_motion,
+                      latent_component=found.first_component)
     return Score(**result)

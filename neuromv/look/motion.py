@@ -72,14 +72,15 @@ def limits_flashes(spec: RenderSpec) -> bool:
 
 
 def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
-            rows: np.ndarray | None = None) -> np.ndarray:
+            rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
+            sharpen: float = 0.0) -> np.ndarray:
     """uint8 [frames, h, w, 3]: every frame, or frames ``rows`` alone (each a pure function of its rows), each panel
-    :data:`PREVIEW` pixels a side."""
+    ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen``."""
     if rows is not None:
         panels = [(network, latents[rows]) for network, latents in panels]
         params = None if params is None else replace(params, values=params.values[rows])
-    source = FrameSource(panels, PREVIEW, PREVIEW, layout=spec.layout or "row", device=device,
-                         precision=spec.precision, params=params)
+    source = FrameSource(panels, *size, layout=spec.layout or "row", device=device, precision=spec.precision,
+                         params=params, sharpen=sharpen)
     with contextlib.closing(source.batches()) as batches:
         return np.concatenate(list(batches))
 
