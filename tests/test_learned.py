@@ -92,7 +92,7 @@ def test_the_shipped_model_is_small_and_stable(tmp_path):
     assert learned.SHIPPED.is_file() and learned.SHIPPED.stat().st_size <= 2_000_000
     song = write_wav(tmp_path / "beat.wav", beat_track(3.0)[0])
     here = learned.codes(learned.load("learned")[0], neuromv.load_audio(song), 30)
-    script = ("import sys, numpy as np, neuromv; from neuromv import learned; "
+    script = ("import sys, numpy as np, neuromv; from neuromv.music import learned; "
               "np.save(sys.argv[2], learned.codes(learned.load('learned')[0], neuromv.load_audio(sys.argv[1]), 30))")
     subprocess.run([sys.executable, "-c", script, str(song), str(tmp_path / "there.npy")], check=True)
     assert np.array_equal(here, np.load(tmp_path / "there.npy"))
