@@ -248,9 +248,9 @@ def _features(args: dict[str, Any]) -> None:
     else:
         text = table(bank.names, bank.values, bank.fps, as_json=bool(args["json"]))
     if args["output"]:
-        from .io.files import check_output
+        from .io.files import check_output, write_atomically
 
-        check_output(str(args["output"]), overwrite=True).write_text(text)
+        write_atomically(check_output(str(args["output"]), overwrite=True), lambda path: path.write_text(text))
     else:
         sys.stdout.write(text)
 

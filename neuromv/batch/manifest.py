@@ -17,7 +17,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from ..errors import NeuromvError, OptionError, OutputError
-from ..io.files import content_hash
+from ..io.files import content_hash, write_atomically
 from ..look import presets
 from ..prepared import input_hashes, resolve
 from ..spec import RenderSpec, fields
@@ -168,8 +168,9 @@ def read_manifest(manifest: str | Path, out: str | Path) -> tuple[list[Job], lis
 # --- the ledger --------------------------------------------------------------------------------------------------
 
 class Ledger:
-    """``results.jsonl``: one JSON object a line and outcome (``done``, ``failed``, ``skipped``), appended and flushed
-    as each job ends, so a batch stopped in any way keeps what it finished. A torn last line is ignored."""
+    """``results.jsonl``: one JSON object a line and outcome (``done``, ``failed``, ``skipped``), written as each job
+    ends (the whole file again, atomically and synced, by the driver alone), so a batch stopped in any way keeps what it
+    finished and a reader never sees a torn line (one left by an older version is ignored)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -197,10 +198,17 @@ class Ledger:
             head = {"line": job_or_line}
         entry = {**head, "status": status, **facts,
                  "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        try:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry) + "\n")
+        before = self.path.read_bytes() if self.path.is_file() else b""
+        if before and not before.endswith(b"\n"):  # a line torn by a stopped batch stays one bad line
+            before += b"\n"
+
+        def write(temporary: Path) -> None:
+            with open(temporary, "wb") as f:
+                f.write(before + (json.dumps(entry) + "\n").encode())
                 f.flush()
                 os.fsync(f.fileno())
+
+        try:
+            write_atomically(self.path, write)
         except OSError as exc:
             raise OutputError(f"cannot write the ledger {str(self.path)!r} ({exc.strerror})") from None
