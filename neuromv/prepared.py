@@ -191,11 +191,15 @@ def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
     cover = load_image(spec.image) if spec.image is not None else None
     features = None if spec.features == "mel" else learned.load(spec.features)[0]
     look = presets.load(spec.preset)
+    dims = None if features is None else features.config.dims
+    if dims is not None and spec.latent_dim is not None and spec.latent_dim != dims:
+        raise OptionError(f"latent_dim={spec.latent_dim} does not match features={spec.features!r}, which gives "
+                          f"{dims} numbers a frame; leave latent_dim out")
     if spec.model is not None:
         network, meta = _saved_network(spec, features)
         aspect, ladder = meta.get("aspect"), meta.get("detail")
     else:
-        network, aspect, ladder = _new_network(spec, features, look), None, None
+        network, ladder = _new_network(spec, features, look), None
         aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
     if cover is not None and look.fit == "faithful":
         ladder = sharpen.ladder(cover)  # as the saved network keeps it, so that its renders sharpen as this one
@@ -224,9 +228,6 @@ def _new_network(spec: RenderSpec, features: learned.Autoencoder | None, look: p
     """The network built from the seed: z has the features model's K numbers a frame, or ``latent_dim`` mel bins;
     a preset that fits faithfully gets :data:`FAITHFUL_FOURIER` Fourier features."""
     dims = None if features is None else features.config.dims
-    if dims is not None and spec.latent_dim is not None and spec.latent_dim != dims:
-        raise OptionError(f"latent_dim={spec.latent_dim} does not match features={spec.features!r}, which gives "
-                          f"{dims} numbers a frame; leave latent_dim out")
     defaults = cppn.CPPNConfig()
     latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
     fourier = FAITHFUL_FOURIER if look.fit == "faithful" else defaults.fourier
