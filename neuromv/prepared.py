@@ -201,7 +201,7 @@ def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
     else:
         network, ladder = _new_network(spec, features, look), None
         aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
-    if cover is not None and look.fit == "faithful":
+    if cover is not None and look.faithful:
         ladder = sharpen.ladder(cover)  # as the saved network keeps it, so that its renders sharpen as this one
     network = given or network
     return Inputs(_resolved(spec, network.config, aspect, look), cover, features, network, aspect, ladder)
@@ -230,7 +230,7 @@ def _new_network(spec: RenderSpec, features: learned.Autoencoder | None, look: p
     dims = None if features is None else features.config.dims
     defaults = cppn.CPPNConfig()
     latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
-    fourier = FAITHFUL_FOURIER if look.fit == "faithful" else defaults.fourier
+    fourier = FAITHFUL_FOURIER if look.faithful else defaults.fourier
     config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden,
                              fourier=fourier)
     return cppn.build(config, spec.seed)
@@ -328,7 +328,7 @@ def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[Rende
 def sharpening(prepared: Prepared, ladder: dict[str, Any] | None) -> float:
     """The :func:`sharpen.amount` of a faithful look's frames (:data:`sharpen.SAMPLES` of them, spread over the
     video) that gives them the cover's fine detail (``ladder``) at the frame's size; 0 for the other looks."""
-    if presets.load(prepared.spec.preset).fit != "faithful" or not ladder:
+    if not presets.load(prepared.spec.preset).faithful or not ladder:
         return 0.0
     energy = sharpen.cover_energy(ladder, prepared.spec.panel_size)
     source = prepared.frames()

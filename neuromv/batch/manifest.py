@@ -127,8 +127,9 @@ def _job(number: int, text: str, folder: Path, out: Path, hashes: dict[str, str]
     key = _digest({"spec": recorded, "output": output, "inputs": inputs})
     fit_key = None
     if shares_fit(spec):
-        how = presets.load(spec.preset).fit  # the preset decides how the cover is fitted
-        framed = {"frame": str(Fraction(*spec.panel_size))} if how == "faithful" else {}  # and the frame's part of it
+        look = presets.load(spec.preset)  # the preset decides how the cover is fitted
+        how = look.fit
+        framed = {"frame": str(Fraction(*spec.panel_size))} if look.faithful else {}  # and the frame's part of it
         fit_key = _digest({"spec": {k: v for k, v in recorded.items() if k not in RENDER_ONLY}, "inputs": inputs,
                            "fit": how, **framed})
     return Job(number, spec, output, key, fit_key)

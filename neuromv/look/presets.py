@@ -98,8 +98,9 @@ class Mapping:
 
 #: How a preset has the cover fitted: ``spread`` keeps the latents' spread around the cover (the picture re-forms
 #: with z: the classic look); ``faithful`` fits every frame to the cover, so that the parameters move a picture that
-#: stays the cover.
-FITS = ("spread", "faithful")
+#: stays the cover; ``varied`` fits every frame to the cover's variation for its z (smooth displacements and
+#: relightings: :class:`neuromv.network.fit.Variations`), so that the music moves the cover through the network.
+FITS = ("spread", "faithful", "varied")
 #: A preset's top-level keys.
 _TOP = ("version", "name", "description", "fit", "motion", "params")
 
@@ -166,6 +167,12 @@ class Preset:
     def to_json(self) -> str:
         """Compact, canonical JSON: equal presets give equal text."""
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+    @property
+    def faithful(self) -> bool:
+        """Whether the cover is fitted at continuous points, every frame the cover or its variation: the network is
+        the cover at any size (Fourier features, the sharpening to the cover's detail)."""
+        return self.fit in ("faithful", "varied")
 
     @property
     def classic(self) -> bool:

@@ -53,10 +53,12 @@ class FitConfig:
     video keeps (0: fit every frame to the image, most faithful and nearly still; higher: more motion, softer cover).
     ``faithful``: fit every frame to the image at continuous coordinates (``motion`` is not used): each step's pixels
     are drawn anywhere in the picture, not on the training grid, and their targets read bilinearly from the image at
-    ``resolution``, so the network is the image between grid points too, at any output size (see
-    :func:`_continuous`). ``window``: with ``faithful``, the half-width and half-height (in the network's coordinates)
-    of the part of the image the frame shows, when that is not all of it: :data:`FRAMED_SHARE` of the points are
-    drawn there.
+    ``resolution``, so the network is the image between grid points too, at any output size.
+    ``window``: with ``faithful``, the half-width and half-height (in the network's coordinates) of the part of the
+    image the frame shows, when that is not all of it: most of the points are drawn there. ``varied``: with
+    ``faithful``, each frame is not the image itself but its variation for that frame's z (smooth displacements and
+    relightings whose amounts are the song's principal latent components, as deep as ``motion`` asks; see
+    :class:`neuromv.network.fit.Variations`), so that z moves the picture through the network.
     """
 
     steps: int = 2000
@@ -67,6 +69,7 @@ class FitConfig:
     motion: float = 3.0
     faithful: bool = False
     window: tuple[float, float] | None = None
+    varied: bool = False
 
     def __post_init__(self) -> None:
         _whole_numbers(self, steps=(0, 1_000_000), frames=(1, 4096), pixels=(1, 10_000_000), resolution=(8, 4096))

@@ -36,6 +36,10 @@ SETTLED_GAIN, SETTLED_FOURIER = 1.0, 4.0
 #: 0.86 / 0.80 / 0.78 -> 0.95 / 0.91 / 0.89, and their grain at 1024² (detail 2.3x the cover's -> 1.4x); coffee
 #: 0.83 / 0.78 / 0.80 -> 0.90 / 0.85 / 0.85 (docs/quality.md).
 FAITHFUL_FOURIER = 256
+#: A varied fit's latent components, the waves' highest frequency (cycles per unit of the network's coordinates), and
+#: at ``--motion`` 3 its displacement (network units) and log brightness at one standard deviation of a component:
+#: measured on 8 s of a metal song with the coffee photo at 256², 2.5 gray levels a frame at SSIM 0.69.
+VARIED_COMPONENTS, VARIED_FREQUENCY, VARIED_SHIFT, VARIED_LIGHT = 4, 0.75, 0.01, 0.08
 #: A faithful fit's latent rows and points a step.
 FAITHFUL_FRAMES, FAITHFUL_PIXELS = 1, 8192
 #: The share of a faithful fit's points drawn in the part of the cover the frame shows, when it shows only a part (a
@@ -48,10 +52,11 @@ def recipe(fit_kind: str, *, steps: int, lr: float, motion: float,
     """The fitting a preset asks for (its ``fit``, see :data:`neuromv.presets.FITS`): ``spread`` keeps ``motion``
     of the latents' spread; ``faithful`` fits every frame to the cover at continuous points, one latent row and
     :data:`FAITHFUL_PIXELS` points a step, most of them in ``window`` when the frame shows only that part of the
-    cover (:func:`neuromv.network.image.shown`)."""
-    if fit_kind == "faithful":
+    cover (:func:`neuromv.network.image.shown`); ``varied`` is ``faithful`` to the cover's variations indexed by z
+    (:class:`Variations`), as deep as ``motion`` asks."""
+    if fit_kind in ("faithful", "varied"):
         return FitConfig(steps=steps, lr=lr, motion=motion, faithful=True, frames=FAITHFUL_FRAMES,
-                         pixels=FAITHFUL_PIXELS, window=window)
+                         pixels=FAITHFUL_PIXELS, window=window, varied=fit_kind == "varied")
     return FitConfig(steps=steps, lr=lr, motion=motion)
 
 
@@ -86,12 +91,15 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     pixels = config.pixels if config.faithful else min(config.pixels, coords.shape[0])
     spread = config.motion / MOTION_PER_SPREAD if config.frames > 1 else 0.0
     picture = target.t().reshape(1, 3, height, width)  # read at continuous points by a faithful fit
+    variations = Variations(latents, config.motion, extent(width, height), seed) if config.varied else None
     bar = tqdm(range(config.steps), desc="fitting", unit="step", disable=not progress, leave=False)
     for _ in bar:
         rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
         if config.faithful:  # every frame is the image, at points anywhere in it
-            points, wanted = _continuous(picture, pixels, generator, config.window)
-            loss = torch.mean((model(points, z_all[rows], summed=True) - wanted[None]) ** 2)
+            unit, points = _points(picture, pixels, generator, config.window)
+            z = z_all[rows]
+            wanted = _read(picture, unit)[None] if variations is None else variations.targets(picture, unit, z)
+            loss = torch.mean((model(points, z_all[rows], summed=True) - wanted) ** 2)
         else:
             where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
             prediction = model(coords[where], z_all[rows])  # [frames, pixels, 3]
@@ -110,11 +118,12 @@ def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfi
     return result
 
 
-def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator,
-                window: tuple[float, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``count`` points drawn uniformly over the picture ([1, 3, H, W]) as the network's (x, y, r) coordinates
-    ([count, 3], the short side spanning [-1, 1] as :func:`coordinate_grid`), and the picture there, read bilinearly
-    ([count, 3]). With a ``window`` (half-width, half-height), :data:`FRAMED_SHARE` of them are drawn in it."""
+def _points(picture: torch.Tensor, count: int, generator: torch.Generator,
+            window: tuple[float, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` points drawn uniformly over the picture ([1, 3, H, W]): where they are across each side (float32
+    [count, 2] in [-1, 1], as :func:`_read` takes them) and as the network's (x, y, r) coordinates ([count, 3], the
+    short side spanning [-1, 1] as :func:`coordinate_grid`). With a ``window`` (half-width, half-height),
+    :data:`FRAMED_SHARE` of them are drawn in it."""
     height, width = picture.shape[2:]
     ex, ey = extent(width, height)
     unit = torch.rand((count, 2), generator=generator).to(picture.device) * 2 - 1  # [-1, 1] across each side
@@ -122,10 +131,58 @@ def _continuous(picture: torch.Tensor, count: int, generator: torch.Generator,
         framed = int(count * FRAMED_SHARE)
         unit[:framed] *= torch.tensor([window[0] / ex, window[1] / ey], device=picture.device)
     x, y = unit[:, 0] * ex, unit[:, 1] * ey
-    points = torch.stack([x, y, torch.sqrt(x * x + y * y)], dim=1)
-    wanted = torch.nn.functional.grid_sample(picture, unit.view(1, 1, count, 2), mode="bilinear",
-                                             padding_mode="border", align_corners=False)  # [1, 3, 1, count]
-    return points, wanted[0, :, 0].t()
+    return unit, torch.stack([x, y, torch.sqrt(x * x + y * y)], dim=1)
+
+
+def _read(picture: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
+    """The picture ([1, 3, H, W]) read bilinearly at ``unit`` ([..., 2] in [-1, 1] across each side): [..., 3]."""
+    grid = unit.reshape(1, 1, -1, 2)
+    wanted = torch.nn.functional.grid_sample(picture, grid, mode="bilinear", padding_mode="border",
+                                             align_corners=False)  # [1, 3, 1, n]
+    return wanted[0, :, 0].t().reshape(*unit.shape[:-1], 3)
+
+
+class Variations:
+    """The cover's variations indexed by z, that a ``varied`` fit teaches the network, so that the music moves the
+    picture through it: frame k's target is the cover displaced and relit smoothly by amounts that are functions of
+    its latent row alone.
+
+    The amounts are the song's :data:`VARIED_COMPONENTS` principal latent components (each scaled to unit spread
+    over the song, within +-3): uncorrelated over the song, so that the music moves the picture in as many
+    independent ways. Component i moves the cover along a smooth wave of displacement and brightens or darkens it
+    along another (each a sine of a random low frequency, phase and direction, drawn from ``seed``), as deep as
+    ``motion`` asks (:data:`VARIED_SHIFT` and :data:`VARIED_LIGHT` at ``motion`` 3, in proportion).
+    """
+
+    def __init__(self, latents: np.ndarray, motion: float, half: tuple[float, float], seed: int):
+        centre = latents.mean(axis=0, dtype=np.float64)
+        count = min(VARIED_COMPONENTS, latents.shape[0], latents.shape[1])
+        _, spread, axes = np.linalg.svd(latents - centre, full_matrices=False)
+        scale = np.maximum(spread[:count] / math.sqrt(latents.shape[0]), 1e-6)
+        self.centre = torch.from_numpy(centre.astype(np.float32))
+        self.axes = torch.from_numpy((axes[:count] / scale[:, None]).astype(np.float32))  # [k, latent_dim]
+        drawn = torch.Generator().manual_seed(int(seed) + 2)
+        self.frequencies = (torch.rand(2 * count, 2, generator=drawn) * 2 - 1) * VARIED_FREQUENCY * 2 * math.pi
+        self.phases = torch.rand(2 * count, generator=drawn) * 2 * math.pi
+        angles = torch.rand(count, generator=drawn) * 2 * math.pi
+        self.directions = torch.stack([angles.cos(), angles.sin()], dim=1)  # [k, 2]
+        self.half = torch.tensor(half, dtype=torch.float32)
+        self.shift, self.light = VARIED_SHIFT * motion / 3.0, VARIED_LIGHT * motion / 3.0
+
+    def amounts(self, z: torch.Tensor) -> torch.Tensor:
+        """[B, latent_dim] -> [B, k]: each row's components, about N(0, 1) over the song."""
+        return ((z - self.centre) @ self.axes.t()).clamp(-3.0, 3.0)
+
+    def targets(self, picture: torch.Tensor, unit: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """The variations of ``picture`` ([1, 3, H, W]) for latent rows ``z`` [B, latent_dim] at points ``unit``
+        ([P, 2], as :func:`_points` draws them): [B, P, 3] in [0, 1]."""
+        count = self.directions.shape[0]
+        amounts = self.amounts(z)  # [B, k]
+        waves = torch.sin((unit * self.half) @ self.frequencies.t() + self.phases)  # [P, 2k], in the picture's units
+        moved = (amounts[:, None, :, None] * waves[None, :, :count, None] * self.directions).sum(dim=2)  # [B, P, 2]
+        lit = torch.exp(self.light * (amounts[:, None, :] * waves[None, :, count:]).sum(dim=2))  # [B, P]
+        read = _read(picture, unit[None] + self.shift * moved / self.half)  # [B, P, 3]
+        return (read * lit[..., None]).clamp(0.0, 1.0)
 
 
 def _unsaturate(model: CPPN) -> None:
