@@ -319,6 +319,9 @@ def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[Rende
         spec, scaled, scaling = motion.scale_motion(spec, look, panels, bank, device)
         return spec, panels, Moves(scaled, bank, scaling=scaling)
     params: presets.ParamTracks | None = None if bank is None else presets.tracks(look, bank)
+    if look.fit == "varied" and not look.params:
+        scaled_panels, scaling = motion.scale_latents(spec, panels, device)
+        return spec, scaled_panels, Moves(params, bank, scaling=scaling)
     if not motion.limits_flashes(spec):
         return spec, panels, Moves(params, bank)
     panels, params, taming = motion.tame(spec, panels, params, device)

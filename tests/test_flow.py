@@ -3,6 +3,8 @@ the picture through the network and not through parameters drawn over it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from conftest import beat_track, write_wav
 from PIL import Image
@@ -29,3 +31,84 @@ def test_a_varied_fit_moves_the_cover_through_z_where_a_faithful_one_holds_it_st
     (still, still_ssim), (moved, moved_ssim) = found["faithful"], found["varied"]
     assert moved.share == 1.0 and moved.latent_motion > 3 * still.latent_motion and moved.latent_motion > 1.0
     assert moved_ssim > 0.5 and still_ssim > moved_ssim - 0.3  # still the cover
+
+
+def _variations(seconds: float = 4.0):
+    """A beat track's mel latents and a picture with shapes and mid-tones, as a varied fit sees them."""
+    import torch
+
+    from neuromv.io.audio import Audio
+    from neuromv.music.mel import mel_latents
+    from neuromv.network.fit import Variations
+
+    samples, _ = beat_track(seconds, bpm=132)
+    latents = mel_latents(Audio(samples.astype(np.float32)[None], 22050, Path("beat.wav")), 30)
+    y, x = np.mgrid[0:64, 0:64] / 64.0
+    picture = np.stack([0.3 + 0.4 * x, 0.3 + 0.4 * y, 0.5 + 0.3 * np.sin(9 * x) * np.cos(6 * y)], axis=2)
+    return Variations(latents, (1.0, 1.0), seed=0), torch.from_numpy(picture.astype(np.float32)).permute(2, 0, 1)[None]
+
+
+def test_the_variations_are_as_deep_as_the_motion_asks_and_no_deeper_than_keeps_the_cover():
+    from neuromv.network.fit import VARIED_FIDELITY, VARIED_HEADROOM
+
+    variations, picture = _variations()
+    shallow = variations.solve(picture, 0.3)  # a little motion: the cover is kept easily
+    assert abs(variations.motion(picture) - 0.3 * VARIED_HEADROOM) < 0.1 * 0.3 * VARIED_HEADROOM
+    deep = variations.solve(picture, 3.0)
+    assert deep > 2 * shallow
+    assert variations.motion(picture) <= 3.0 * VARIED_HEADROOM * 1.05
+    assert variations.fidelity(picture) >= VARIED_FIDELITY - 0.01
+    variations.depth = deep * 1.5  # deeper than solved: either more motion than asked or less of the cover
+    assert variations.motion(picture) > 3.0 * VARIED_HEADROOM or variations.fidelity(picture) < VARIED_FIDELITY
+
+
+def test_a_fit_step_shows_the_network_a_rows_components_with_another_rows_rest():
+    import torch
+
+    variations, picture = _variations()
+    z = torch.from_numpy(variations.latents[:8])
+    other = torch.from_numpy(variations.latents[-8:])
+    mixed = variations.mixed(z, other)
+    assert torch.allclose(variations.amounts(mixed), variations.amounts(z), atol=1e-4)  # the same targets
+    assert torch.allclose(variations.mixed(z, z), z, atol=1e-5)
+    assert (mixed - z).abs().mean() > 1e-3  # and the rest of z is another row's
+
+
+def test_flow_meets_the_motion_knob_by_its_latents_gain_and_records_it(tmp_path):
+    song = write_wav(tmp_path / "drums.wav", beat_track(3.0, bpm=140)[0])
+    y, x = np.mgrid[0:96, 0:96] / 96.0
+    picture = np.stack([0.2 + 0.5 * x, 0.3 + 0.4 * y, 0.5 + 0.3 * np.sin(10 * x) * np.cos(7 * y)], axis=2)
+    Image.fromarray((picture * 255).astype(np.uint8)).save(tmp_path / "cover.png")
+    spec = make_spec(song=song, image=tmp_path / "cover.png", size=64, steps=300, preset="flow", quiet=True,
+                     flash_limit=False, motion=1.0)
+    prepared = prepare(spec)
+    scaling = prepared.moves.scaling
+    from neuromv.look.motion import MAX_LATENT_GAIN
+
+    assert scaling is not None and scaling.wanted == 1.0 and 0 < scaling.gain <= MAX_LATENT_GAIN
+    if scaling.gain < MAX_LATENT_GAIN:  # the preview of every frame moves as asked, or as far as the gain may take it
+        assert abs(scaling.preview - 1.0) < 0.15, scaling
+    assert 0.4 < scaling.preview < 1.15, scaling
+    from neuromv.io.audio import load_audio
+    from neuromv.music.mel import mel_latents
+
+    raw = mel_latents(load_audio(song), 30)
+    centre = raw.mean(axis=0)
+    ((_, latents),) = prepared.panels  # what every frame is drawn from: the song's latents, scaled about their mean
+    assert np.allclose(latents, centre + scaling.gain * (raw - centre), atol=1e-3)
+
+
+def test_flow_on_a_dense_strobe_like_song_stays_under_the_flash_limit_and_keeps_its_timing(tmp_path):
+    import neuromv
+
+    samples, _ = beat_track(6.0, bpm=174)
+    samples = samples + beat_track(6.0, bpm=348, offset=0.1)[0] * 0.7  # hits ten times a second
+    song = write_wav(tmp_path / "dense.wav", samples)
+    y, x = np.mgrid[0:96, 0:96] / 96.0
+    bright = np.stack([0.6 + 0.4 * x, 0.7 + 0.3 * y, 0.5 + 0.4 * np.sin(8 * x) * np.cos(5 * y)], axis=2)
+    Image.fromarray((np.clip(bright, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "bright.png")
+    video = neuromv.render(song, tmp_path / "dense.mp4", image=tmp_path / "bright.png", size="64x64", steps=300,
+                           preset="flow", motion=12.0, quiet=True)
+    result = neuromv.score(video)
+    assert result.flashes <= 3 and result.red_flashes <= 3, result
+    assert result.reactivity_best >= 0.3, result  # scaled, not smoothed: the picture still moves on the hits

@@ -19,6 +19,7 @@ import torch
 
 from ..look.presets import ParamTracks
 from ..network.cppn import CPPN, coordinate_grid
+from ..network.image import LUMA
 
 #: Largest field of first-layer terms a warp samples from, in grid points (512 MB at width 32).
 MAX_WARP_FIELD = 4_000_000
@@ -26,8 +27,6 @@ MAX_WARP_FIELD = 4_000_000
 RIPPLE_RINGS, RIPPLE_SPEED = 3.0, 0.8
 #: Rings of light per half-height (the ``light`` parameter).
 LIGHT_RINGS = 1.0
-#: Rec. 709 luma weights, for saturation.
-LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
 def colour_matrices(params: ParamTracks) -> np.ndarray:

@@ -40,6 +40,9 @@ PREVIEW = 2 * flashes.GRID
 #: fast (:meth:`presets.Preset.scaled`; at most 0.31 of a ring a frame at glow's fastest), so that a near-silent song
 #: does not swing wildly and the rings never step half a ring a frame.
 MAX_GAIN = 25.0
+#: A varied network's latent gain is at most this: its variations were learned for the song's own swings (within
+#: 3 standard deviations), and the depth solved before the fit leaves the gain near 1.
+MAX_LATENT_GAIN = 1.25
 #: The motion search's steps after gains 0 and 1, and how near (a fraction of ``--motion``) it stops.
 GAIN_STEPS, GAIN_TOLERANCE = 4, 0.05
 #: Pairs of consecutive frames the motion search previews at most (20 s at 30 fps: every pair).
@@ -99,16 +102,16 @@ def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks, devic
     return float(visual_change(gray)[1:].mean() if rows is None else np.abs(gray[1::2] - gray[0::2]).mean())
 
 
-def motion_gain(measure: Callable[[float], float], target: float) -> float:
+def motion_gain(measure: Callable[[float], float], target: float, highest: float = MAX_GAIN) -> float:
     """The gain whose ``measure`` (motion, rising with the gain) is ``target``: a secant search from gains 0 and 1,
-    within :data:`GAIN_TOLERANCE` of it or :data:`GAIN_STEPS` steps, and from 0 to :data:`MAX_GAIN`."""
+    within :data:`GAIN_TOLERANCE` of it or :data:`GAIN_STEPS` steps, and from 0 to ``highest``."""
     points = [(0.0, measure(0.0)), (1.0, measure(1.0))]
     gain = 1.0
     for _ in range(GAIN_STEPS):
         (g0, m0), (g1, m1) = sorted(points, key=lambda p: abs(p[1] - target))[:2]
         if abs(m1 - m0) < 1e-6:
             break
-        gain = min(max(g1 + (target - m1) * (g1 - g0) / (m1 - m0), 0.0), MAX_GAIN)
+        gain = min(max(g1 + (target - m1) * (g1 - g0) / (m1 - m0), 0.0), highest)
         if any(abs(gain - g) < 1e-4 for g, _ in points):
             break
         points.append((gain, measure(gain)))
@@ -165,6 +168,39 @@ class _SafeGain:
         return 0.0
 
 
+def _searched(spec: RenderSpec, measure: Callable[[float], float], search: _SafeGain, highest: float,
+              what: str) -> tuple[float, Scaling]:
+    """The gain (at most ``highest``) whose ``measure`` is ``spec.motion``, held by ``search`` to the largest safe
+    one below it when the render keeps to the flash limit and it flashes (gain 0 is a still picture); and what was
+    found, as the video records it."""
+    gain = wanted = motion_gain(measure, spec.motion, highest)
+    if limits_flashes(spec) and not search.safe(gain):
+        gain = search.search(gain)
+        log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
+                    "allows 3); %s are held to %.2f of that, %.1f gray levels a frame",
+                    spec.motion, search.worst[wanted], what, gain / max(wanted, 1e-9), measure(gain))
+    return gain, Scaling(round(gain, 4), spec.motion, round(measure(gain), 3), search.worst.get(gain))
+
+
+def _gained(panels: Panels, centre: np.ndarray, gain: float) -> Panels:
+    """Each panel's latents moved ``gain`` times as far from ``centre`` (the fit's mean latent)."""
+    return [(network, (centre + gain * (latents - centre)).astype(np.float32)) for network, latents in panels]
+
+
+def scale_latents(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[Panels, Scaling]:
+    """A network fitted to the cover's variations (``"fit": "varied"``) moved by ``--motion``: its latents' swings
+    about their mean scaled (at most :data:`MAX_LATENT_GAIN`) so that a preview of every frame changes by
+    ``spec.motion`` gray levels a frame, then held below the flash limit, when the render keeps to it, by the largest
+    smaller gain that keeps it (as :func:`scale_motion`). Scaling, not smoothing: the picture keeps every onset's
+    timing, only less deep."""
+    centre = np.concatenate([latents for _, latents in panels]).mean(axis=0, dtype=np.float64)
+    measure = functools.cache(lambda gain: _motion(spec, _gained(panels, centre, gain), None, device))
+    search = _SafeGain(lambda gain, rows: preview(spec, _gained(panels, centre, gain), None, device, rows),
+                       float(spec.frame_rate), panels[0][1].shape[0])
+    gain, found = _searched(spec, measure, search, MAX_LATENT_GAIN, "the latents' swings")
+    return _gained(panels, centre, gain), found
+
+
 def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: FeatureBank,
                  device: torch.device) -> tuple[RenderSpec, presets.ParamTracks, Scaling]:
     """A ``"motion": "scaled"`` preset's swings scaled so that a preview of every frame changes by ``spec.motion``
@@ -175,13 +211,7 @@ def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: F
     measure = functools.cache(lambda gain: _motion(spec, panels, tracks(gain), device))
     search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows),
                        float(spec.frame_rate), panels[0][1].shape[0])
-    gain = wanted = motion_gain(measure, spec.motion)
-    if limits_flashes(spec) and not search.safe(gain):  # the largest gain that is safe (gain 0 is a still picture)
-        gain = search.search(gain)
-        log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
-                    "allows 3); its swings are held to %.2f of that, %.1f gray levels a frame",
-                    spec.motion, search.worst[wanted], gain / max(wanted, 1e-9), measure(gain))
-    found = Scaling(round(gain, 4), spec.motion, round(measure(gain), 3), search.worst.get(gain))
+    gain, found = _searched(spec, measure, search, MAX_GAIN, "its swings")
     return spec.replace(preset=look.scaled(gain).to_json()), tracks(gain), found
 
 

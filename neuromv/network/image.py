@@ -13,6 +13,8 @@ import numpy as np
 from ..errors import ImageError
 from .cppn import extent
 
+#: Rec. 709 luma weights: a picture's brightness, wherever neuromv measures or changes it.
+LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: Largest cover accepted, in pixels (guards against decompression bombs).
 MAX_IMAGE_PIXELS = 100_000_000
 
