@@ -88,7 +88,7 @@ def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None
         return np.concatenate(list(batches))
 
 
-def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks, device: torch.device) -> float:
+def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device) -> float:
     """Gray levels a frame that a preview changes by: over every pair of consecutive frames, or over
     :data:`MOTION_PAIRS` pairs spread evenly across a longer song."""
     frames = panels[0][1].shape[0]
