@@ -30,7 +30,7 @@ from .music.bank import FeatureBank, feature_bank
 from .music.mel import LatentConfig, mel_latents
 from .music.stems import separate
 from .network import cppn
-from .network.fit import FAITHFUL_FOURIER, fit, recipe
+from .network.fit import FAITHFUL_FOURIER, VARIED_Z_SCALE, fit, recipe
 from .network.image import load_image, shown
 from .out.video import AudioTrack
 from .spec import HASHED, RenderSpec
@@ -226,13 +226,14 @@ def _saved_network(spec: RenderSpec, features: learned.Autoencoder | None) -> tu
 
 def _new_network(spec: RenderSpec, features: learned.Autoencoder | None, look: presets.Preset) -> cppn.CPPN:
     """The network built from the seed: z has the features model's K numbers a frame, or ``latent_dim`` mel bins;
-    a preset that fits faithfully gets :data:`FAITHFUL_FOURIER` Fourier features."""
+    a preset that fits faithfully gets :data:`FAITHFUL_FOURIER` Fourier features, and one that fits the cover's
+    variations the latent gain :data:`VARIED_Z_SCALE`."""
     dims = None if features is None else features.config.dims
     defaults = cppn.CPPNConfig()
     latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
     fourier = FAITHFUL_FOURIER if look.faithful else defaults.fourier
     config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden,
-                             fourier=fourier)
+                             fourier=fourier, z_scale=VARIED_Z_SCALE if look.fit == "varied" else defaults.z_scale)
     return cppn.build(config, spec.seed)
 
 
