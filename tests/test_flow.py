@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import beat_track, write_wav
 from PIL import Image
 
@@ -112,3 +113,19 @@ def test_flow_on_a_dense_strobe_like_song_stays_under_the_flash_limit_and_keeps_
     result = neuromv.score(video)
     assert result.flashes <= 3 and result.red_flashes <= 3, result
     assert result.reactivity_best >= 0.3, result  # scaled, not smoothed: the picture still moves on the hits
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_flow_keeps_a_latent_share_and_every_frame_the_cover_at_two_sizes(tmp_path, size):
+    song = write_wav(tmp_path / "drums.wav", beat_track(3.0, bpm=128)[0])
+    y, x = np.mgrid[0:128, 0:128] / 128.0
+    picture = np.stack([0.25 + 0.5 * x, 0.3 + 0.4 * y, 0.5 + 0.3 * np.sin(9 * x) * np.cos(6 * y)], axis=2)
+    Image.fromarray((picture * 255).astype(np.uint8)).save(tmp_path / "cover.png")
+    prepared = prepare(make_spec(song=song, image=tmp_path / "cover.png", size=size, steps=400, preset="flow",
+                                 quiet=True))
+    frames = np.concatenate(list(prepared.frames().batches())).astype(np.float64)
+    cover = np.asarray(Image.open(tmp_path / "cover.png").resize((size, size)), np.float64)
+    found = influence(prepared)
+    similar = [ssim(frame, cover) for frame in frames[::6]]
+    assert found.share >= 0.6 and found.latent_motion >= 1.5, found  # the floors (measured: 1 and 2.9)
+    assert np.percentile(similar, 10) >= 0.7  # measured 0.87-0.89
