@@ -1,4 +1,4 @@
-"""What a viewer sees, per frame: the default look (glow) against the classic one, per song x cover x setting, scored
+"""What a viewer sees, per frame: the default look (flow) against the classic one, per song x cover x setting, scored
 by `neuromv score` against the cover as the render frames it.
 
     python benchmarks/bench_quality.py                  # examples x covers of six kinds (about 15 minutes, 2 cores)
@@ -6,7 +6,7 @@ by `neuromv score` against the cover as the render frames it.
     python benchmarks/bench_quality.py --cover wide     # only these covers (repeatable)
     python benchmarks/bench_quality.py --tuning         # the tuning set's genres, and --motion's predictability
     python benchmarks/bench_quality.py --sizes          # 512 and 1024 square, and the time at 1080p
-    python benchmarks/bench_quality.py --figure docs/glow.jpg   # cover | classic | glow | on a beat | off it
+    python benchmarks/bench_quality.py --figure docs/parts.jpg  # the default on a kick, a snare, a chord, silence
 
 Each row: a 20 s excerpt (seconds 5-25) rendered at 256x256, fit + render timed end to end, then scored: the
 median frame's PSNR and SSIM, every frame's SSIM (mean and 10th percentile: what a viewer sees), fine detail over the
@@ -29,14 +29,17 @@ import numpy as np
 
 import neuromv
 from neuromv.influence import video_influence
+from neuromv.look.effects import LUMA
 from neuromv.network.image import load_image, resize_image
-from neuromv.scoring import framing, onset_strength
+from neuromv.scoring import framing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SONGS = {"vibe_ace": EXAMPLES / "vibe_ace_30s.ogg", "metal_madness": EXAMPLES / "metal_madness_30s.ogg"}
 START, SECONDS, SIZE = 5.0, 20.0, 256
+#: Where the tuning set's excerpts start: past the songs' intros.
+TUNING_START = 30.0
 #: --motion settings whose measured motion shows the knob's predictability.
 KNOBS = (1.5, 3.0, 5.0)
 
@@ -88,10 +91,10 @@ def row(song: str, cover: str, setting: str, seconds: float | None, video: Path,
             f"{s.lag} | {s.flashes:g} / {s.red_flashes:g} | {s.bitrate:.1f} | {moved} | {timed} |")
 
 
-def timed_render(song: Path, video: Path, **options) -> float:
-    start = time.perf_counter()
-    neuromv.render(song, video, start=START, duration=SECONDS, quiet=True, overwrite=True, **options)
-    return time.perf_counter() - start
+def timed_render(song: Path, video: Path, start: float = START, **options) -> float:
+    began = time.perf_counter()
+    neuromv.render(song, video, start=start, duration=SECONDS, quiet=True, overwrite=True, **options)
+    return time.perf_counter() - began
 
 
 def table(covers: dict[str, tuple[Path, str]], songs: dict[str, Path], tmp: Path) -> None:
@@ -102,7 +105,7 @@ def table(covers: dict[str, tuple[Path, str]], songs: dict[str, Path], tmp: Path
     for song, path in songs.items():
         for name, (image, kind) in covers.items():
             seconds = timed_render(path, video, image=image, size=SIZE, save_model=model)
-            print(row(song, f"{name} ({kind})", "default (glow)", seconds, video, image, model, path), flush=True)
+            print(row(song, f"{name} ({kind})", "default (flow)", seconds, video, image, model, path), flush=True)
             if name in ("cover", "coffee", "hubble"):
                 seconds = timed_render(path, video, image=image, size=SIZE, preset="classic", save_model=model)
                 print(row(song, f"{name} ({kind})", "--preset classic", seconds, video, image, model, path),
@@ -110,22 +113,22 @@ def table(covers: dict[str, tuple[Path, str]], songs: dict[str, Path], tmp: Path
 
 
 def tuning(covers: dict[str, tuple[Path, str]], tmp: Path) -> None:
-    """Every genre of the tuning set with one network per cover (fitted once), the knob at three settings."""
+    """Every genre of the tuning set with each cover, the network fitted per song (a varied network learns the
+    song's own variations), the knob at three settings on the photo."""
     from tuning_set import tracks
 
     songs = tracks()
-    print(HEADER.replace("fit + render", "render"))
+    print(HEADER)
     print("| --- " * HEADER.count("|", 1) + "|")
-    first = next(iter(songs.values()))
     video = tmp / "v.mp4"
-    for name in ("coffee", "rings"):
+    for name in ("coffee", "cover", "rings"):
         image = covers[name][0]
         model = tmp / f"{name}.pt"
-        timed_render(first, video, image=image, size=64, save_model=model)  # the fit, once per cover
         for song, path in songs.items():
             for knob in KNOBS if name == "coffee" else (3.0,):
-                seconds = timed_render(path, video, model=model, size=SIZE, motion=knob)
-                label = "default (glow)" if knob == 3.0 else f"--motion {knob:g}"
+                seconds = timed_render(path, video, image=image, size=SIZE, motion=knob, save_model=model,
+                                       start=TUNING_START)
+                label = "default (flow)" if knob == 3.0 else f"--motion {knob:g}"
                 print(row(song, f"{name} ({covers[name][1]})", label, seconds, video, image, model, path),
                       flush=True)
 
@@ -156,31 +159,63 @@ def sizes(covers: dict[str, tuple[Path, str]], tmp: Path) -> None:
           f"motion {s.motion:.1f}, {s.bitrate:.1f} Mbit/s (YouTube recommends 8 at 1080p30)")
 
 
-def figure(path: Path, tmp: Path, side: int = 1024) -> None:
-    """cover | a frame of the classic look | the same frame of glow | glow on a beat | glow off it, each at
-    ``side`` square, from the same song and cover."""
-    from PIL import Image
+#: The figure's song: a second each of kicks, snares, a held chord and silence, twice over.
+PARTS = ("a kick", "a snare", "a held chord", "silence")
 
-    song, cover = SONGS["vibe_ace"], EXAMPLES / "coffee.jpg"
-    shots = {}
-    for look in ("classic", "glow"):
-        video = neuromv.render(song, tmp / f"{look}.mp4", image=cover, size=side, start=START, duration=6.0,
-                               preset=look, quiet=True, overwrite=True)
-        shots[look] = neuromv.read_frames(video)
-    samples = neuromv.read_audio(tmp / "glow.mp4")
-    onset = onset_strength(samples, 22050, 30, shots["glow"].shape[0])
-    on = int(np.argmax(onset[15:]) + 15)
-    off = int(np.argmin(onset[15:]) + 15)
-    middle = shots["glow"].shape[0] // 2
+
+def parts_song(path: Path, rate: int = 22050) -> dict[str, int]:
+    """Write 8 s of kicks (a falling sine, 4 a second), snares (a noise burst over a tone, 4 a second), a held chord
+    (A minor, four voices) and silence, a second each, twice; return the frame (at 30 fps) of each part to show: a
+    hit's peak in the second pass, and the middle of the chord and of the silence."""
+    import soundfile
+
+    t = np.arange(rate) / rate
+    noise = np.random.default_rng(0).standard_normal(rate)
+    hit = np.mod(t, 0.25)
+    kick = np.sin(2 * np.pi * (50 * hit + 2 * (1 - np.exp(-30 * hit)))) * np.exp(-hit * 14)  # 110 Hz falling to 50
+    snare = (0.6 * noise + 0.4 * np.sin(2 * np.pi * 190 * t)) * np.exp(-hit * 22)
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (220.0, 261.63, 329.63, 440.0)) / 4 * np.minimum(1, t * 20)
+    second = np.concatenate([0.8 * kick, 0.5 * snare, 0.5 * chord, np.zeros(rate)])
+    soundfile.write(path, np.tile(second, 2).astype(np.float32), rate)
+    return {"a kick": 4 * 30 + 1, "a snare": 5 * 30 + 1, "a held chord": 6 * 30 + 15, "silence": 7 * 30 + 15}
+
+
+def figure(path: Path, tmp: Path, side: int = 384) -> None:
+    """The default look on a kick, a snare, a held chord and silence (:func:`parts_song`, the coffee photo), each
+    ``side`` square: the cover, then each part's frame above what the latents did to it (the frame minus the same
+    frame with z frozen at the song's mean latent, 4 times amplified about mid-gray)."""
+    from PIL import Image, ImageDraw
+
+    from neuromv.draw import FrameSource
+
+    song, cover = tmp / "parts.wav", EXAMPLES / "coffee.jpg"
+    shown = parts_song(song)
+    prepared = neuromv.prepare(neuromv.RenderSpec(song=str(song), image=str(cover), size=f"{side}x{side}",
+                                                  quiet=True))
+    frozen = [(network, np.broadcast_to(latents.mean(axis=0), latents.shape).astype(np.float32))
+              for network, latents in prepared.panels]
+    drawn = prepared.frames()
+    still = FrameSource(frozen, side, side, params=prepared.params, sharpen=prepared.sharpen)
     picture = load_image(cover)
     (_, _, _, _), (cl, ct, cr, cb) = framing((picture.shape[1], picture.shape[0]), (side, side))
     target = (resize_image(np.ascontiguousarray(picture[ct:cb, cl:cr]), side, side) * 255).astype(np.uint8)
-    gap = np.full((side, 12, 3), 255, np.uint8)
-    strip = np.concatenate([target, gap, shots["classic"][middle], gap, shots["glow"][middle], gap,
-                            shots["glow"][on], gap, shots["glow"][off]], axis=1)
-    Image.fromarray(strip).save(path, quality=80, optimize=True)
-    print(f"wrote {path}: cover | classic frame {middle} | glow frame {middle} | glow frame {on} (the strongest "
-          f"onset) | glow frame {off} (the weakest)")
+    gap = 12
+    sheet = Image.new("RGB", (5 * side + 4 * gap, 2 * side + gap + 28), (255, 255, 255))
+    sheet.paste(Image.fromarray(target), (0, 28))
+    labels = ImageDraw.Draw(sheet)
+    labels.text((8, 6), "the cover", fill=(0, 0, 0))
+    for column, part in enumerate(PARTS, start=1):
+        frame = drawn.frame(shown[part])
+        moved = frame.astype(np.float32) @ np.asarray(LUMA, np.float32) - \
+            still.frame(shown[part]).astype(np.float32) @ np.asarray(LUMA, np.float32)
+        change = np.clip(128 + 4 * moved, 0, 255).astype(np.uint8)
+        x = column * (side + gap)
+        sheet.paste(Image.fromarray(frame), (x, 28))
+        sheet.paste(Image.fromarray(change).convert("RGB"), (x, 28 + side + gap))
+        labels.text((x + 8, 6), f"{part} (frame {shown[part]}; below: what z did, x4)", fill=(0, 0, 0))
+    sheet.save(path, quality=85, optimize=True)
+    print(f"wrote {path}: the cover | the default look on {', '.join(PARTS)}, each above its frame minus the frame "
+          f"with z frozen (x4 about mid-gray)")
 
 
 def main() -> None:
@@ -188,7 +223,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one song and one cover")
     parser.add_argument("--tuning", action="store_true", help="the tuning set's songs (scripts/tuning_set.py)")
     parser.add_argument("--sizes", action="store_true", help="512 and 1024 square, and 1080p's time")
-    parser.add_argument("--figure", type=Path, help="write only the cover | classic | glow | on | off picture")
+    parser.add_argument("--figure", type=Path,
+                        help="write only the picture of the default look on a kick, a snare, a held chord and silence")
     parser.add_argument("--cover", action="append", help="only these covers in the table (repeatable)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

@@ -55,13 +55,15 @@ class Made:
 @dataclass(frozen=True)
 class Moves:
     """How the look moves the picture: the preset's parameter ``params`` over the video (None for classic), the
-    feature ``bank`` they were computed from, the flash limit's ``taming`` and the motion search's ``scaling`` (each
-    None when it did not run)."""
+    feature ``bank`` they were computed from, the flash limit's ``taming``, the motion search's ``scaling`` of a
+    scaled preset's swings and its ``latent_scaling`` of a varied network's latents (each None when it did not
+    run)."""
 
     params: presets.ParamTracks | None = None
     bank: FeatureBank | None = None
     taming: Taming | None = None
     scaling: Scaling | None = None
+    latent_scaling: Scaling | None = None
 
 
 @dataclass(frozen=True)
@@ -309,24 +311,28 @@ def fit_networks(inputs: Inputs, music: Music, device: torch.device, fit_them: b
 
 
 def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[RenderSpec, Panels, Moves]:
-    """The look's parameter tracks: a ``"motion": "scaled"`` preset scaled to ``--motion`` (the spec then records
-    the scaled preset); the others' tracks, with z and the tracks tamed under the flash limit when it is on."""
+    """The look's parameter tracks and the latents they move with: a network fitted to the cover's variations has its
+    latents' swings scaled to ``--motion`` (the music moves the cover through the network), and a ``"motion":
+    "scaled"`` preset's swings are scaled to ``--motion`` too (on a varied network, with z held still: they add to
+    the latents' motion, they do not replace it; the spec then records the scaled preset); the other presets' tracks
+    as they are, with z and the tracks tamed under the flash limit when it is on."""
     look = presets.load(spec.preset)
     if look.classic and not motion.limits_flashes(spec):
         return spec, panels, Moves()
     bank = None if look.classic else song_bank(spec, learned_too=bool(presets.learned_features(look)))
+    latent_scaling = None
+    if look.fit == "varied":
+        panels, latent_scaling = motion.scale_latents(spec, panels, device)
     if look.motion == "scaled":
         assert bank is not None
-        spec, scaled, scaling = motion.scale_motion(spec, look, panels, bank, device)
-        return spec, panels, Moves(scaled, bank, scaling=scaling)
+        spec, scaled, scaling = motion.scale_motion(spec, look, panels, bank, device,
+                                                    still_latents=look.fit == "varied")
+        return spec, panels, Moves(scaled, bank, scaling=scaling, latent_scaling=latent_scaling)
     params: presets.ParamTracks | None = None if bank is None else presets.tracks(look, bank)
-    if look.fit == "varied" and not look.params:
-        scaled_panels, scaling = motion.scale_latents(spec, panels, device)
-        return spec, scaled_panels, Moves(params, bank, scaling=scaling)
-    if not motion.limits_flashes(spec):
-        return spec, panels, Moves(params, bank)
+    if (latent_scaling is not None and not look.params) or not motion.limits_flashes(spec):
+        return spec, panels, Moves(params, bank, latent_scaling=latent_scaling)
     panels, params, taming = motion.tame(spec, panels, params, device)
-    return spec, panels, Moves(params, bank, taming)
+    return spec, panels, Moves(params, bank, taming, latent_scaling=latent_scaling)
 
 
 def sharpening(prepared: Prepared, ladder: dict[str, Any] | None) -> float:

@@ -88,7 +88,7 @@ class RenderSpec:
     duration: float | None = _option(None, "excerpt", "length of the excerpt in seconds", shown="to the end",
                                      check=checks.seconds(MIN_DURATION))
     # look
-    preset: str = _option("glow", "look", "the visual preset: a built-in's name (neuromv presets lists them) or a "
+    preset: str = _option("flow", "look", "the visual preset: a built-in's name (neuromv presets lists them) or a "
                           "preset .json file", check=checks.preset, metavar="NAME|FILE")
     seed: int = _option(0, "look", "seeds the network and the fitting; the same seed gives the same frames on a "
                         "device", check=checks.seed)
@@ -109,8 +109,8 @@ class RenderSpec:
     lr: float = _option(FitConfig.lr, "fit", "peak learning rate of the fitting (cosine decay)",
                         check=checks.through(FitConfig))
     motion: float = _option(FitConfig.motion, "fit", "fidelity vs motion: about the gray levels of change per frame "
-                            "(0 = stillest); glow scales its swings to it, classic keeps that much of z's spread when "
-                            "fitting", check=checks.through(FitConfig))
+                            "(0 = stillest); flow (the default) scales its latents' swings to it, glow its light's "
+                            "too, classic keeps that much of z's spread when fitting", check=checks.through(FitConfig))
     # video
     size: str | None = _option(None, "video", "frame size WxH, both even (H.264), 16-8192; with --stems, a panel's "
                                "size", shown="512 on the long side, the cover's (or model's) aspect", check=checks.size,

@@ -89,7 +89,8 @@ def _batch_cli(manifest: Path, out: Path, cluster, *extra: str) -> subprocess.Po
 
 
 def _meddle(manifest: Path, out: Path, cluster, renders: int, action) -> tuple[int, str, dict[int, int]]:
-    """Run the batch CLI on ``cluster``; once ``renders`` renders run, call ``action`` with the CLI's process and
+    """Run the batch CLI on ``cluster`` (its jobs classic, whose renders encode at once, where the default look first
+    previews the song to scale its latents); once ``renders`` renders run, call ``action`` with the CLI's process and
     their FFmpegs ({pid: the worker's pid}). Returns the exit status, stderr and those FFmpegs."""
     proc = _batch_cli(manifest, out, cluster)
     try:
@@ -163,13 +164,13 @@ def test_a_catalogue_renders_shares_its_fits_and_resumes(cluster, tmp_path):
     out = tmp_path / "videos"
     common = {"song": str(SONG), "image": str(COVER), "duration": 1.5, "steps": 40, "seed": 3}
     manifest = _manifest(tmp_path, [
-        {**common, "size": 32, "output": "a-32.mp4", "preset": "classic"},  # both fitted the classic way
-        {**common, "size": "48x32", "output": "sizes/a-48.mp4", "preset": "pulse"},
+        {**common, "size": 32, "output": "a-32.mp4"},  # both fitted to the cover's variations, square
+        {**common, "size": 64, "output": "sizes/a-64.mp4", "preset": "pulse"},
         {"song": str(OTHER), "size": 32, "duration": 1.5},
     ])
     result = render_batch(manifest, out, address=cluster.address, quiet=True)
     assert (result.done, result.skipped, result.failed) == (3, 0, [])
-    for name, size in (("a-32.mp4", (32, 32)), ("sizes/a-48.mp4", (48, 32)), ("metal_madness_30s.mp4", (32, 32))):
+    for name, size in (("a-32.mp4", (32, 32)), ("sizes/a-64.mp4", (64, 64)), ("metal_madness_30s.mp4", (32, 32))):
         info = probe(out / name)
         assert (info.width, info.height, _frames(out / name)) == (*size, 45)
         assert read_tag(out / name)["spec"]["size"] == f"{size[0]}x{size[1]}"
@@ -179,7 +180,7 @@ def test_a_catalogue_renders_shares_its_fits_and_resumes(cluster, tmp_path):
     assert all(e["seconds"] > 0 and e["node"] and e["peak_mb"] > 0 for e in entries)
     # the shared fit is the fit the job would have made alone: the same frames as a plain render
     alone = render(SONG, tmp_path / "alone.mp4", image=COVER, duration=1.5, steps=40, seed=3, size=32, threads=1,
-                   preset="classic", quiet=True)
+                   quiet=True)
     assert np.array_equal(read_frames(alone), read_frames(out / "a-32.mp4"))
     assert not _partials(out)
     # a rerun skips every job done, without touching its video
@@ -227,7 +228,9 @@ def test_a_render_that_fails_by_itself_is_not_retried(cluster, tmp_path):
 
 def test_a_killed_worker_is_retried_and_leaves_no_ffmpeg_or_partial_file(cluster, tmp_path):
     out = tmp_path / "videos"
-    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 160, "duration": 10, "output": "long.mp4"}])
+    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 160, "duration": 10, "output": "long.mp4",
+                                     "preset": "classic"}])
+
     def kill_worker(_, encoders: dict[int, int]) -> None:  # the Ray worker running the render, mid-render
         os.kill(next(iter(encoders.values())), signal.SIGKILL)
 
@@ -243,7 +246,8 @@ def test_a_killed_worker_is_retried_and_leaves_no_ffmpeg_or_partial_file(cluster
 
 def test_ctrl_c_cancels_the_renders_and_keeps_what_is_done(cluster, tmp_path):
     out = tmp_path / "videos"
-    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 160, "duration": 10, "output": f"v{i}.mp4"}
+    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 160, "duration": 10, "output": f"v{i}.mp4",
+                                     "preset": "classic"}
                                     for i in range(3)])
     returncode, stderr, encoders = _meddle(manifest, out, cluster, 2,
                                            lambda proc, _: proc.send_signal(signal.SIGINT))
@@ -260,7 +264,8 @@ def test_ctrl_c_cancels_the_renders_and_keeps_what_is_done(cluster, tmp_path):
 
 def test_a_lost_node_s_jobs_complete_elsewhere(cluster, tmp_path):
     out = tmp_path / "videos"
-    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 160, "duration": 12, "output": f"n{i}.mp4"}
+    manifest = _manifest(tmp_path, [{"song": str(SONG), "size": 160, "duration": 12, "output": f"n{i}.mp4",
+                                     "preset": "classic"}
                                     for i in range(2)])
     try:  # one render on each node, then the last node is lost
         returncode, stderr, _ = _meddle(manifest, out, cluster, 2,

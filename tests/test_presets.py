@@ -96,7 +96,7 @@ def test_features_command_writes_a_table(tmp_path, song):
     assert lines[0].split(",") == ["time", "frame", *FEATURES] and len(lines) == 1 + 90
     assert main(["features", str(song), "--preset", "pulse", "--tracks", "--json", "-o", str(out)]) == 0
     table = json.loads(out.read_text())
-    assert table["columns"] == ["time", "frame", "zoom", "brightness", "latent_gain"] and len(table["rows"]) == 90
+    assert table["columns"] == ["time", "frame", "zoom", "brightness"] and len(table["rows"]) == 90
 
 
 def test_every_built_in_preset_renders_and_differs_from_classic(tmp_path, capsys):

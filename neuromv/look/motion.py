@@ -201,14 +201,20 @@ def scale_latents(spec: RenderSpec, panels: Panels, device: torch.device) -> tup
     return _gained(panels, centre, gain), found
 
 
-def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: FeatureBank,
-                 device: torch.device) -> tuple[RenderSpec, presets.ParamTracks, Scaling]:
+def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: FeatureBank, device: torch.device,
+                 still_latents: bool = False) -> tuple[RenderSpec, presets.ParamTracks, Scaling]:
     """A ``"motion": "scaled"`` preset's swings scaled so that a preview of every frame changes by ``spec.motion``
     gray levels a frame (at most :data:`MAX_GAIN` times the preset's own), and held below the flash limit when the
-    render keeps to it (:func:`limits_flashes`). Returns the spec with the scaled preset (what the video records), its
-    tracks, and what was found."""
+    render keeps to it (:func:`limits_flashes`). With ``still_latents`` (a varied network, whose latents make their own
+    motion) the swings are measured on frames whose z is held at the latents' mean, so that they add ``--motion`` of
+    their own; the flash limit is kept on the frames as drawn. Returns the spec with the scaled preset (what the
+    video records), its tracks, and what was found."""
     tracks = functools.cache(lambda gain: presets.tracks(look.scaled(gain), bank))
-    measure = functools.cache(lambda gain: _motion(spec, panels, tracks(gain), device))
+    measured = panels
+    if still_latents:
+        measured = [(network, np.repeat(latents.mean(axis=0, keepdims=True), len(latents), axis=0))
+                    for network, latents in panels]
+    measure = functools.cache(lambda gain: _motion(spec, measured, tracks(gain), device))
     search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows),
                        float(spec.frame_rate), panels[0][1].shape[0])
     gain, found = _searched(spec, measure, search, MAX_GAIN, "its swings")

@@ -143,7 +143,8 @@ class Preset:
         reach :data:`MAX_DEPTH`; the rest is speed (gain 25: swings 4x, speed 6.25x). A frame strays from the cover
         by the swings' depth alone, so faster rings buy motion without costing fidelity. z's pull
         (``latent_gain``, 1 when left out) is scaled too, but never beyond what it was (a fitted network has seen no
-        further)."""
+        further), except on a ``varied`` fit, whose latents' swings are scaled about their mean instead
+        (:func:`neuromv.look.motion.scale_latents`)."""
         depth = gain if gain <= 1 else min(math.sqrt(gain), MAX_DEPTH)
         speed = 1.0 if gain <= 1 else gain / depth
 
@@ -160,7 +161,9 @@ class Preset:
             return dataclasses.replace(m, min=swing(m.min), max=swing(m.max), avg=about(m.avg), value=about(m.value),
                                        step=about(m.step, 0.0) if times > 0 else None)
 
-        given = {"latent_gain": Mapping(value=PARAMS["latent_gain"][0]), **self.params}  # z's pull is scaled too
+        given = dict(self.params)
+        if self.fit != "varied":  # z's pull is scaled too; a varied network's latents are scaled on their own
+            given = {"latent_gain": Mapping(value=PARAMS["latent_gain"][0]), **given}
         params = {name: scale(name, m) if name in SWINGS_FROM or name in SPEEDS else m for name, m in given.items()}
         return dataclasses.replace(self, params=params, motion=None)
 

@@ -35,6 +35,8 @@ def made(prepared: Prepared, encoding: Encoding) -> dict[str, Any]:
     facts["duration"] = found.duration
     if moves.scaling is not None:
         facts["motion"] = moves.scaling.record()
+    if moves.latent_scaling is not None:
+        facts["latent_motion"] = moves.latent_scaling.record()
     if moves.taming is not None:
         facts["flashes"] = asdict(moves.taming)
     if prepared.sharpen:
