@@ -315,7 +315,8 @@ def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[Rende
     latents' swings scaled to ``--motion`` (the music moves the cover through the network), and a ``"motion":
     "scaled"`` preset's swings are scaled to ``--motion`` too (on a varied network, with z held still: they add to
     the latents' motion, they do not replace it; the spec then records the scaled preset); the other presets' tracks
-    as they are, with z and the tracks tamed under the flash limit when it is on."""
+    as they are, tamed under the flash limit when it is on (with z too, but for a varied network's latents, which
+    were scaled under it and keep their timing)."""
     look = presets.load(spec.preset)
     if look.classic and not motion.limits_flashes(spec):
         return spec, panels, Moves()
@@ -331,7 +332,7 @@ def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[Rende
     params: presets.ParamTracks | None = None if bank is None else presets.tracks(look, bank)
     if (latent_scaling is not None and not look.params) or not motion.limits_flashes(spec):
         return spec, panels, Moves(params, bank, latent_scaling=latent_scaling)
-    panels, params, taming = motion.tame(spec, panels, params, device)
+    panels, params, taming = motion.tame(spec, panels, params, device, latents_too=latent_scaling is None)
     return spec, panels, Moves(params, bank, taming, latent_scaling=latent_scaling)
 
 

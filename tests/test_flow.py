@@ -160,3 +160,31 @@ def test_the_default_unfitted_render_of_a_dense_beat_track_does_not_flash(tmp_pa
     result = neuromv.score(neuromv.render(song, tmp_path / "dense.mp4", size="128x128", quiet=True))
     assert result.flashes <= 3 and result.red_flashes <= 3, result
     assert result.motion >= 1.0, result
+
+
+def test_a_preset_over_a_varied_network_is_tamed_by_its_parameters_and_the_latents_keep_their_timing(tmp_path):
+    """pulse (a zoom on every beat) over flow's fit on a song that hits ten times a second: the flash limit smooths
+    the preset's tracks, never the latents, which were scaled under it already."""
+    from neuromv.look.flashes import TARGET_RATE, flashes
+
+    samples, _ = beat_track(6.0, bpm=174)
+    song = write_wav(tmp_path / "dense.wav", samples + beat_track(6.0, bpm=348, offset=0.1)[0] * 0.7)
+    y, x = np.mgrid[0:96, 0:96] / 96.0
+    bright = np.stack([0.6 + 0.4 * x, 0.7 + 0.3 * y, 0.5 + 0.4 * np.sin(8 * x) * np.cos(5 * y)], axis=2)
+    Image.fromarray((np.clip(bright, 0, 1) * 255).astype(np.uint8)).save(tmp_path / "bright.png")
+    pulse = presets.load("pulse")
+    strong = presets.Preset("strong", "-", {**pulse.params, "brightness": presets.Mapping(
+        feature="onset", min=-0.3, max=0.3)}, fit="varied")  # light that would flash on every hit
+    prepared = prepare(make_spec(song=song, image=tmp_path / "bright.png", size=64, steps=300, quiet=True,
+                                 preset=strong.to_json(), motion=6.0))
+    scaling, taming = prepared.moves.latent_scaling, prepared.moves.taming
+    assert scaling is not None and taming is not None and taming.window > 1, (scaling, taming)  # the preset tamed
+    from neuromv.io.audio import load_audio
+    from neuromv.music.mel import mel_latents
+
+    raw = mel_latents(load_audio(song), 30)
+    centre = raw.mean(axis=0)
+    ((_, latents),) = prepared.panels  # the latents as scaled: not smoothed
+    assert np.allclose(latents, centre + scaling.gain * (raw - centre), atol=1e-3)
+    frames = np.concatenate(list(prepared.frames().batches()))
+    assert flashes(frames, 30.0).worst <= TARGET_RATE + 0.5

@@ -221,20 +221,22 @@ def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: F
     return spec.replace(preset=look.scaled(gain).to_json()), tracks(gain), found
 
 
-def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None,
-         device: torch.device) -> tuple[Panels, presets.ParamTracks | None, flashes.Taming]:
-    """The panels' latents and the parameter tracks smoothed just enough that a preview of every frame flashes at
-    most :data:`flashes.TARGET_RATE` times a second; as they are when it already does (then the frames are exactly
-    the untamed ones)."""
+def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
+         latents_too: bool = True) -> tuple[Panels, presets.ParamTracks | None, flashes.Taming]:
+    """The panels' latents (unless not ``latents_too``: a varied network's, already scaled under the flash limit by
+    :func:`scale_latents`, keep every onset's timing) and the parameter tracks smoothed just enough that a preview of
+    every frame flashes at most :data:`flashes.TARGET_RATE` times a second; as they are when it already does (then
+    the frames are exactly the untamed ones)."""
     fps = float(spec.frame_rate)
 
     def calmed(window: int) -> tuple[Panels, presets.ParamTracks | None]:
-        return ([(network, flashes.calm(latents, window)) for network, latents in panels],
+        return ([(network, flashes.calm(latents, window) if latents_too else latents) for network, latents in panels],
                 None if params is None else replace(params, values=flashes.calm(params.values, window)))
 
     taming = flashes.tame(lambda window: flashes.flashes(preview(spec, *calmed(window), device), fps), fps)
     if taming.window > 1:
-        log.warning("tamed: the video would flash %.1f times a second (WCAG 2.3.1 allows 3); z and the preset's "
-                    "parameters are smoothed over %.2f s, to %.1f a second",
-                    taming.before, taming.window / fps, taming.after)
+        log.warning("tamed: the video would flash %.1f times a second (WCAG 2.3.1 allows 3); %s smoothed over "
+                    "%.2f s, to %.1f a second", taming.before,
+                    "z and the preset's parameters are" if latents_too else "the preset's parameters are",
+                    taming.window / fps, taming.after)
     return (*calmed(taming.window), taming)
