@@ -101,8 +101,8 @@ class RenderSpec:
                             "train-features", check=checks.features, path=True, metavar="mel|learned|FILE")
     flash_limit: bool | None = _option(None, "look", "tame a render that would flash more than 3 times a second "
                                        "(WCAG 2.3.1, general or red flashes; neuromv score measures them): the "
-                                       "preset's swings (or z and the parameters) are calmed just enough, and a notice "
-                                       "says so; --no-flash-limit renders as is",
+                                       "latents' swings and the preset's are scaled or smoothed just enough, and a "
+                                       "notice says so; --no-flash-limit renders as is",
                                        shown="on (off for classic, whose frames stay as they were)")
     # fit
     steps: int = _option(FitConfig.steps, "fit", "fitting steps with --image", check=checks.through(FitConfig))

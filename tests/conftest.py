@@ -22,7 +22,8 @@ def tone(seconds: float, rate: int = RATE, freq: float = 220.0, level: float = 0
 def clicks(seconds: float, times: list[float], rate: int = RATE, level: float = 0.9) -> np.ndarray:
     """Short decaying noise bursts (drum hits) starting at ``times``: float32 [n]."""
     out = np.zeros(round(seconds * rate), dtype=np.float32)
-    burst = np.random.default_rng(0).standard_normal(round(0.03 * rate)) * np.exp(-np.linspace(0, 6, round(0.03 * rate)))
+    length = round(0.03 * rate)
+    burst = np.random.default_rng(0).standard_normal(length) * np.exp(-np.linspace(0, 6, length))
     for t in times:
         i = round(t * rate)
         piece = burst[: max(0, min(len(burst), len(out) - i))]
@@ -35,7 +36,8 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
     return path
 
 
-def beat_track(seconds: float, bpm: float = 120.0, rate: int = RATE, offset: float = 0.25) -> tuple[np.ndarray, list[float]]:
+def beat_track(seconds: float, bpm: float = 120.0, rate: int = RATE,
+               offset: float = 0.25) -> tuple[np.ndarray, list[float]]:
     """A pad with drum hits on every beat; returns (samples, beat times)."""
     beats = list(np.arange(offset, seconds - 0.1, 60.0 / bpm))
     return tone(seconds, rate, level=0.05) + clicks(seconds, beats, rate), beats

@@ -7,10 +7,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import soundfile
+from conftest import RATE, tone, write_wav
 
 import neuromv
 from neuromv.io import ffmpeg
-from conftest import RATE, tone, write_wav
 
 
 def encode(src, dst, *args: str):

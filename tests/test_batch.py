@@ -19,6 +19,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the cluster on loopback only (read at import)
 
 from conftest import ffmpeg_parents  # noqa: E402
+
 from neuromv import probe, read_frames, render  # noqa: E402
 from neuromv.batch import FITS, LEDGER, read_manifest, render_batch  # noqa: E402
 from neuromv.errors import NeuromvError  # noqa: E402

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from conftest import ffmpeg_processes, tone, write_wav
 
 import neuromv
 from neuromv.cli import main
-from conftest import ffmpeg_processes, tone, write_wav
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import launch, need_browser
 
 import neuromv
-from browser import launch, need_browser
 
 #: A colour chart: saturated primaries and secondaries, skin tones, grays, a dark and a light pastel.
 CHART = np.array([

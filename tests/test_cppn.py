@@ -11,9 +11,8 @@ import pytest
 import torch
 
 import neuromv
-from neuromv.network import cppn
-
 from neuromv import draw as render  # the frame source's module
+from neuromv.network import cppn
 
 
 def test_forward_shapes_and_range():
@@ -64,10 +63,11 @@ def test_the_summed_first_layer_equals_the_drawing_path():
 def test_seed_determines_weights():
     config = neuromv.CPPNConfig(latent_dim=4, hidden=8)
     a, b, c = cppn.build(config, 7), cppn.build(config, 7), cppn.build(config, 8)
-    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
-    weights = torch.cat([p.detach().flatten() for p in cppn.build(neuromv.CPPNConfig(hidden=64, fourier=0), 0).parameters()])
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters(), strict=True))
+    wide = cppn.build(neuromv.CPPNConfig(hidden=64, fourier=0), 0)
+    weights = torch.cat([p.detach().flatten() for p in wide.parameters()])
     assert abs(float(weights.std()) - 1.0) < 0.05  # N(0, 1) as in the write-up
 
 
@@ -83,7 +83,7 @@ def test_checkpoint_round_trip(tmp_path):
     path = cppn.save(net, tmp_path / "m.pt", aspect=1.5)
     loaded, meta = cppn.load(path)
     assert loaded.config == net.config and meta["aspect"] == 1.5
-    for p, q in zip(net.parameters(), loaded.parameters()):
+    for p, q in zip(net.parameters(), loaded.parameters(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -138,9 +138,9 @@ def test_abandoned_frames_give_the_threads_back():
     assert torch.get_num_threads() == 1  # the render threads run single-threaded ops
     stream.close()
     assert torch.get_num_threads() == before
-    with pytest.raises(neuromv.OptionError, match=r"threads=0 must be a whole number of CPU threads from 1 to"):
-        with render.cpu_threads(0):
-            pass
+    with pytest.raises(neuromv.OptionError, match=r"threads=0 must be a whole number of CPU threads from 1 to"), \
+            render.cpu_threads(0):
+        pass
 
 
 def test_both_cpu_tanh_forms_draw_the_same_frames(monkeypatch):

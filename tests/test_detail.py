@@ -9,15 +9,15 @@ import torch
 from conftest import beat_track, write_wav
 from PIL import Image
 
-from neuromv.network import cppn
 from neuromv.look import sharpen as detail
-from neuromv.network.image import load_image
 from neuromv.look.effects import LUMA
+from neuromv.network import cppn
+from neuromv.network.image import load_image
 from neuromv.out import provenance
 from neuromv.out.mp4 import Encoding
 from neuromv.prepared import prepare
-from neuromv.spec import make_spec
 from neuromv.scoring import laplacian_energy
+from neuromv.spec import make_spec
 
 
 def picture(side: int, seed: int = 0) -> np.ndarray:

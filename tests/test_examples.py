@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import math
 import subprocess
 import sys
@@ -31,7 +30,8 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     notebook = nbformat.read(ROOT / "notebooks" / "neuromv_colab.ipynb", as_version=4)
     cells = [c for c in notebook.cells if "install" not in c.metadata.get("tags", [])]
     at = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
-    smoke = nbformat.v4.new_code_cell(f"REPO = {str(ROOT)!r}\nSIZE, SECONDS, STEPS = 64, 2, 40\nSTEMS, SEPARATOR = 2, \"hpss\"\nPRESET = \"prism\"")
+    smoke = nbformat.v4.new_code_cell(f"REPO = {str(ROOT)!r}\nSIZE, SECONDS, STEPS = 64, 2, 40\n"
+                                      "STEMS, SEPARATOR = 2, \"hpss\"\nPRESET = \"prism\"")
     cells.insert(0, nbformat.v4.new_code_cell(f"REPO = {str(ROOT)!r}"))
     cells.insert(at + 2, smoke)  # after the parameters cell: the smoke setting wins
     notebook.cells = cells

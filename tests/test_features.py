@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import RATE, clicks, tone
 
 import neuromv
 from neuromv.io.audio import Audio
 from neuromv.music.mel import LatentConfig, log_mel, mel_filterbank, mel_latents
-from conftest import RATE, clicks, tone
 
 
 def as_audio(samples: np.ndarray, rate: int = RATE) -> Audio:

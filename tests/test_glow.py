@@ -12,10 +12,10 @@ import torch
 from conftest import beat_track, write_wav
 
 import neuromv
-from neuromv.look import presets
-from neuromv.music.bank import feature_bank
 from neuromv.io.audio import load_audio
+from neuromv.look import presets
 from neuromv.look.motion import MAX_GAIN, motion_gain
+from neuromv.music.bank import feature_bank
 
 
 @pytest.fixture(scope="module")

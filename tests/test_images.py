@@ -32,7 +32,8 @@ def test_cover_kinds(tmp_path, kind):
             img.info["transparency"] = 0
         img.save(path := path.with_suffix(".png"), **({"transparency": 0} if kind.endswith("transparent") else {}))
     elif kind == "png-16bit-gray":
-        Image.fromarray((np.arange(40 * 30).reshape(30, 40) * 50).astype(np.uint16)).save(path := path.with_suffix(".png"))
+        ramp = (np.arange(40 * 30).reshape(30, 40) * 50).astype(np.uint16)
+        Image.fromarray(ramp).save(path := path.with_suffix(".png"))
     elif kind == "webp":
         Image.fromarray(rgb).save(path := path.with_suffix(".webp"))
     elif kind == "gray-jpeg":
@@ -45,7 +46,7 @@ def test_cover_kinds(tmp_path, kind):
         Image.fromarray(rgb).convert("CMYK").save(path := path.with_suffix(".jpg"))
     image = load_image(path)
     assert image.dtype == np.float32 and image.ndim == 3 and image.shape[2] == 3
-    assert 0.0 <= image.min() and image.max() <= 1.0
+    assert image.min() >= 0.0 and image.max() <= 1.0
     if kind == "png-rgba":
         assert image[:, :20].max() == 0 and image[:, 20:].max() > 0.5
     if kind == "png-16bit-gray":

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import RATE, beat_track, clicks, tone, write_wav
 
 import neuromv
+from neuromv.cli import main
 from neuromv.music import learned
 from neuromv.network import cppn
-from neuromv.cli import main
-from conftest import RATE, beat_track, clicks, tone, write_wav
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_training_is_reproducible_from_the_seed(songs, tiny, tmp_path):
     again = learned.train([songs], tmp_path / "again.pt", dims=4, epochs=8, seed=1, progress=False)
     assert again.held_out == result.held_out and again.held_out_loss == result.held_out_loss
     first, second = learned.load(path)[0], learned.load(tmp_path / "again.pt")[0]
-    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
 
 

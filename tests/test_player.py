@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import launch, need_browser
+from conftest import beat_track, ffmpeg_processes, write_wav
 from PIL import Image
 
 import neuromv
 from neuromv.look.effects import Warp
 from neuromv.prepared import prepare
 from neuromv.spec import make_spec
-from browser import launch, need_browser
-from conftest import beat_track, ffmpeg_processes, write_wav
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "preset_vectors.json").read_text())["cases"]
 #: A preset that moves every parameter at once.
@@ -192,7 +192,7 @@ def test_the_golden_vectors_pass_in_the_browser(player):
         return cases.map((c) => Array.from(presets.track(c.param, c.feature, c.frames || c.feature.length,
                                                          c.video_fps)));
     }""", VECTORS)
-    for case, got in zip(VECTORS, outcome):
+    for case, got in zip(VECTORS, outcome, strict=True):
         assert np.allclose(got, case["expected"], rtol=0, atol=1e-9), (case["name"], got)
 
 
@@ -312,8 +312,8 @@ def test_a_busy_port_is_one_line(exports):
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_play_serves_on_loopback_and_stops_cleanly(inputs, tmp_path, stop):
-    command = [sys.executable, "-X", "faulthandler", "-m", "neuromv", "play", str(inputs["song"]), "--size", "32x32", "--no-browser",
-               "-q", "--cache-dir", str(tmp_path / "cache")]
+    command = [sys.executable, "-X", "faulthandler", "-m", "neuromv", "play", str(inputs["song"]), "--size", "32x32",
+               "--no-browser", "-q", "--cache-dir", str(tmp_path / "cache")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()

@@ -55,7 +55,7 @@ def test_the_player_reads_exactly_these_names():
 def test_no_shared_constant_is_typed_in_the_player(script):
     text = SCRIPTS[script]
     constants = player_constants()
-    for name, value in constants.items():
+    for name in constants:
         # no `RIPPLE_RINGS = 3.0` (JavaScript or GLSL): an assignment takes the header's value or a ${...} of it
         assert not re.search(rf"\b{name}\s*[=:]\s*[-\d.\[{{]", text), (script, name)
     scalars = {name: value for name, value in constants.items() if isinstance(value, (int, float))}
@@ -66,7 +66,7 @@ def test_no_shared_constant_is_typed_in_the_player(script):
         assert not re.search(number(value), text), (script, name, value)
     for name in ("WARPS", "COLOURS", "LIGHTS"):  # no list of those names, in either quotes
         items = constants[name]
-        for first, second in zip(items, items[1:]):
+        for first, second in zip(items, items[1:], strict=False):  # each name with the next
             assert not re.search(rf"['\"`]{first}['\"`]\s*,\s*['\"`]{second}['\"`]", text), (script, name)
     params = "|".join(constants["NEUTRAL"])  # no table of neutral values: `zoom: 1, rotation: 0`
     assert not re.search(rf"\b(?:{params})\s*:\s*-?[\d.]+\s*,\s*(?:{params})\s*:\s*-?[\d.]", text), script

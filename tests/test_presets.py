@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import beat_track, write_wav
 
 import neuromv
+from neuromv.cli import main
 from neuromv.look import presets
 from neuromv.music.bank import FEATURES, feature_bank
-from neuromv.cli import main
-from conftest import beat_track, write_wav
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "preset_vectors.json").read_text())["cases"]
 

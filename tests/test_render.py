@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import beat_track, clicks, tone, write_wav
 
 import neuromv
 from neuromv.network import cppn
 from neuromv.network.fit import FAITHFUL_FOURIER, FitConfig, fit
 from neuromv.network.image import load_image, resize_image
-from conftest import beat_track, clicks, tone, write_wav
 
 TINY = dict(size="32x32", quiet=True)
 

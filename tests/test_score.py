@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import beat_track, tone, write_wav
 
 import neuromv
-from neuromv.io import ffmpeg
 from neuromv.cli import main
+from neuromv.io import ffmpeg
 from neuromv.scoring import psnr, ssim
-from conftest import beat_track, tone, write_wav
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import time
 import numpy as np
 import pytest
 import soundfile
+from conftest import beat_track, ffmpeg_processes, tone, write_wav
 
 import neuromv
 from neuromv.io import ffmpeg
-from conftest import beat_track, ffmpeg_processes, tone, write_wav
 
 RATE = 22050
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import beat_track, clicks, tone, write_wav
 
 import neuromv
 from neuromv.cli import main
-from neuromv.music.mel import LatentConfig
 from neuromv.draw import panel_frames
+from neuromv.music.mel import LatentConfig
 from neuromv.music.stems import SeparatorError, separate
-from conftest import beat_track, clicks, tone, write_wav
 
 HERE = Path(__file__).resolve().parent
 

@@ -176,9 +176,10 @@ def _searched(spec: RenderSpec, measure: Callable[[float], float], search: _Safe
     gain = wanted = motion_gain(measure, spec.motion, highest)
     if limits_flashes(spec) and not search.safe(gain):
         gain = search.search(gain)
-        log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (WCAG 2.3.1 "
-                    "allows 3); %s are held to %.2f of that, %.1f gray levels a frame",
-                    spec.motion, search.worst[wanted], what, gain / max(wanted, 1e-9), measure(gain))
+        log.warning("tamed: at %.1f gray levels a frame the video would flash %.1f times a second (the limit keeps "
+                    "it at %g, under WCAG 2.3.1's 3); %s are held to %.2f of that, %.1f gray levels a frame",
+                    spec.motion, search.worst[wanted], flashes.TARGET_RATE, what, gain / max(wanted, 1e-9),
+                    measure(gain))
     return gain, Scaling(round(gain, 4), spec.motion, round(measure(gain), 3), search.worst.get(gain))
 
 
@@ -235,8 +236,8 @@ def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, d
 
     taming = flashes.tame(lambda window: flashes.flashes(preview(spec, *calmed(window), device), fps), fps)
     if taming.window > 1:
-        log.warning("tamed: the video would flash %.1f times a second (WCAG 2.3.1 allows 3); %s smoothed over "
-                    "%.2f s, to %.1f a second", taming.before,
+        log.warning("tamed: the video would flash %.1f times a second (the limit keeps it at %g, under WCAG 2.3.1's "
+                    "3); %s smoothed over %.2f s, to %.1f a second", taming.before, flashes.TARGET_RATE,
                     "z and the preset's parameters are" if latents_too else "the preset's parameters are",
                     taming.window / fps, taming.after)
     return (*calmed(taming.window), taming)
