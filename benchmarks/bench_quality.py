@@ -29,6 +29,7 @@ import numpy as np
 
 import neuromv
 from neuromv.influence import video_influence
+from neuromv.look import motion
 from neuromv.look.effects import LUMA
 from neuromv.network.image import load_image, resize_image
 from neuromv.scoring import framing
@@ -192,10 +193,8 @@ def figure(path: Path, tmp: Path, side: int = 384) -> None:
     shown = parts_song(song)
     prepared = neuromv.prepare(neuromv.RenderSpec(song=str(song), image=str(cover), size=f"{side}x{side}",
                                                   quiet=True))
-    frozen = [(network, np.broadcast_to(latents.mean(axis=0), latents.shape).astype(np.float32))
-              for network, latents in prepared.panels]
     drawn = prepared.frames()
-    still = FrameSource(frozen, side, side, params=prepared.params, sharpen=prepared.sharpen)
+    still = FrameSource(motion.still(prepared.panels), side, side, params=prepared.params, sharpen=prepared.sharpen)
     picture = load_image(cover)
     (_, _, _, _), (cl, ct, cr, cb) = framing((picture.shape[1], picture.shape[0]), (side, side))
     target = (resize_image(np.ascontiguousarray(picture[ct:cb, cl:cr]), side, side) * 255).astype(np.uint8)

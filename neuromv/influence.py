@@ -66,8 +66,7 @@ def influence(prepared: Prepared, side: int = SIDE, pairs: int = PAIRS) -> Influ
     """The latents' and the preset's parts in the motion of ``prepared``'s frames (see the module's docstring)."""
     spec, device, params = prepared.spec, prepared.device, prepared.params
     rows = pair_rows(prepared.frame_count, pairs)
-    frozen = [(network, np.broadcast_to(latents.mean(axis=0, dtype=np.float64).astype(np.float32), latents.shape))
-              for network, latents in prepared.panels]
+    frozen = motion.still(prepared.panels)
     size = preview_size(spec.panel_size, side)
 
     def gray(panels: motion.Panels, tracks: Any, at: tuple[int, int] = size) -> np.ndarray:

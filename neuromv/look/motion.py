@@ -183,6 +183,12 @@ def _searched(spec: RenderSpec, measure: Callable[[float], float], search: _Safe
     return gain, Scaling(round(gain, 4), spec.motion, round(measure(gain), 3), search.worst.get(gain))
 
 
+def still(panels: Panels) -> Panels:
+    """Each panel's latents held at their mean: every frame as the music leaves it when only z is frozen."""
+    return [(network, np.broadcast_to(latents.mean(axis=0, dtype=np.float64).astype(np.float32), latents.shape))
+            for network, latents in panels]
+
+
 def _gained(panels: Panels, centre: np.ndarray, gain: float) -> Panels:
     """Each panel's latents moved ``gain`` times as far from ``centre`` (the fit's mean latent)."""
     return [(network, (centre + gain * (latents - centre)).astype(np.float32)) for network, latents in panels]
@@ -211,10 +217,7 @@ def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: F
     their own; the flash limit is kept on the frames as drawn. Returns the spec with the scaled preset (what the
     video records), its tracks, and what was found."""
     tracks = functools.cache(lambda gain: presets.tracks(look.scaled(gain), bank))
-    measured = panels
-    if still_latents:
-        measured = [(network, np.repeat(latents.mean(axis=0, keepdims=True), len(latents), axis=0))
-                    for network, latents in panels]
+    measured = still(panels) if still_latents else panels
     measure = functools.cache(lambda gain: _motion(spec, measured, tracks(gain), device))
     search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows),
                        float(spec.frame_rate), panels[0][1].shape[0])
