@@ -41,7 +41,7 @@ def render_spec(spec: RenderSpec, fitted: CPPN | None = None) -> Path:
 
 def output_path(spec: RenderSpec) -> Path:
     """Where the video goes (default: the song's path with ``.mp4``), checked before any slow work."""
-    inputs = tuple(Path(p) for p in (spec.song, spec.image, spec.model) if p is not None)
+    inputs = tuple(Path(p) for p in spec.files)
     return check_output(spec.output or Path(spec.song_path).with_suffix(".mp4"), overwrite=spec.overwrite,
                         inputs=inputs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -85,6 +86,14 @@ def via(check: Callable[[Any], Any]) -> Check:
     return checked
 
 
+def whole(low: int, high: int) -> Check:
+    def check(name: str, value: int) -> int:
+        if not low <= value <= high:
+            raise OptionError(f"{name}={value!r} must be a whole number from {low} to {high}")
+        return value
+    return check
+
+
 def seed(name: str, value: int) -> int:
     if not 0 <= value < 2**63:
         raise OptionError(f"seed={value!r} must be a whole number from 0 to 2**63 - 1")
@@ -145,6 +154,25 @@ def preset(name: str, value: Any) -> str:
                           f"--preset picks the look, one of {list(presets.built_in())}")
     presets.load(value)
     return value
+
+
+def images(name: str, value: Any) -> str | tuple[str, ...] | None:
+    """One cover (a path) or a sequence of them, in the order the song shows them: a list of one is that one, of
+    several a tuple of paths, each once (a cue file shows a picture again)."""
+    from .network.config import MAX_PICTURES
+
+    if isinstance(value, (str, os.PathLike)):
+        return os.fspath(value)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, os.PathLike)) for v in value):
+        raise OptionError(f"{name}={value!r} must be an image's path or a list of them")
+    paths = tuple(os.fspath(v) for v in value)
+    if len(paths) > MAX_PICTURES:
+        raise OptionError(f"{name}: {len(paths)} images, but a network holds at most {MAX_PICTURES}")
+    repeated = sorted({p for p in paths if paths.count(p) > 1})
+    if repeated:
+        raise OptionError(f"{name}: {repeated[0]!r} is given twice; give each picture once (a cue file, --cue, can "
+                          "show it again)")
+    return None if not paths else paths[0] if len(paths) == 1 else paths
 
 
 #: What z can be besides a features model's file.

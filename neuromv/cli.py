@@ -49,6 +49,8 @@ def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
                 options["type"] = str if spec_field.name in ("size", "fps") else kind  # both take "WxH", "29.97"
                 choices = "{" + ",".join(map(str, meta["choices"])) + "}" if meta["choices"] else None
                 options["metavar"] = meta["metavar"] or choices
+                if spec_field.name == "image":  # repeatable: a sequence of covers
+                    options["action"] = "append"
             names = [name for name in (meta["short"], flag(spec_field)) if name]
             target.add_argument(*names, dest=spec_field.name, **options)
 

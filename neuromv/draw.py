@@ -23,7 +23,7 @@ from .io.heap import bound_heap
 from .look.effects import Light, Warp, colour_matrices
 from .look.presets import COLOURS, LIGHTS, WARPS, ParamTracks
 from .look.sharpen import sharpen
-from .network.cppn import CPPN, coordinate_grid, cpu_tanh
+from .network.cppn import CPPN, coordinate_grid, cpu_tanh, mix, shown_pictures
 from .spec import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
 
 #: Rows (frames x pixels) per network evaluation on a CPU: activations stay in cache (with ops split across the cores,
@@ -180,29 +180,49 @@ def latent_terms(model: CPPN, latents: np.ndarray) -> torch.Tensor:
 class _Drawer:
     """One CPPN ready to draw ``width`` x ``height`` frames from ``latents``: its coordinate term computed once;
     ``drawer(first, size)`` renders latent rows ``first .. first + size`` as a uint8 [size, height, width, 3] tensor on
-    the device. Safe to call from several threads at once."""
+    the device (with ``pictures``, each frame's shares of the pictures the network holds). Safe to call from several
+    threads at once."""
 
     def __init__(self, model: CPPN, latents: np.ndarray, width: int, height: int, device: torch.device,
-                 dtype: torch.dtype, params: ParamTracks | None = None):
+                 dtype: torch.dtype, params: ParamTracks | None = None, pictures: np.ndarray | None = None):
         if latents.ndim != 2 or latents.shape[1] != model.config.latent_dim:
             raise OptionError(f"latents of shape {list(latents.shape)} do not fit a CPPN with "
                               f"latent_dim={model.config.latent_dim}")
+        if pictures is not None and pictures.shape != (latents.shape[0], model.config.pictures):
+            raise OptionError(f"picture shares of shape {list(pictures.shape)} do not fit {latents.shape[0]} frames "
+                              f"of a CPPN that holds {model.config.pictures} pictures")
         host = copy.deepcopy(model).cpu().eval()  # float32: the first layer's terms
         self.latent_terms = latent_terms(host, latents)
+        self.pictures = None if pictures is None or model.config.pictures == 1 else pictures
         if params is not None and "latent_gain" in params.names:  # the latent term is linear in z
             self.latent_terms = self.latent_terms * torch.from_numpy(params["latent_gain"])[:, None]
         self.model = host.to(device)
         self.head = (copy.deepcopy(self.model).to(dtype) if dtype != torch.float32 else self.model).head
         self.width, self.height, self.device, self.dtype = width, height, device, dtype
-        self.warp = Warp(self.model, params, width, height, device, dtype) if params and params.moves(WARPS) \
-            else None
+        self.warp = Warp(self.model, params, width, height, device, dtype, self.pictures) \
+            if params and params.moves(WARPS) else None
         self.colour = torch.from_numpy(colour_matrices(params)).to(device) if params and params.moves(COLOURS) \
             else None  # [frames, 4, 3]
         self.light = Light(params, width, height, device) if params and params.moves(LIGHTS) else None
-        with torch.inference_mode():
-            self.coord_term = None if self.warp else \
-                self.model.coord_term(coordinate_grid(width, height, device)).to(dtype)  # [P, hidden]
+        self._own: dict[int, torch.Tensor] = {}  # each picture's [P, hidden] coordinate terms, when nothing warps
+        if self.warp is None:
+            with torch.inference_mode():
+                grid = coordinate_grid(width, height, device)
+                for index in shown_pictures(self.pictures):
+                    picture = None if self.pictures is None else torch.eye(model.config.pictures)[index]
+                    self._own[index] = self.model.coord_term(grid, picture=picture).to(dtype)
         self._local = threading.local()  # each thread's scratch
+
+    def _coord_term(self, k: int) -> torch.Tensor:
+        """[P, hidden]: frame ``k``'s coordinate terms when nothing warps: its picture's, computed once per size, or
+        on the way from one picture to the next the pictures' terms mixed in its shares (elementwise, so that the
+        frame is the same on any number of threads)."""
+        if self.pictures is None:
+            return self._own[0]
+        shares = self.pictures[k]
+        if shares.max() == 1.0:
+            return self._own[int(shares.argmax())]
+        return mix(self._own, shares)
 
     def _scratch(self, rows: int) -> torch.Tensor:
         """This thread's [2, rows, hidden] buffer for the hidden layers' activations, kept from batch to batch."""
@@ -214,11 +234,15 @@ class _Drawer:
 
     @torch.inference_mode()
     def __call__(self, first: int, size: int) -> torch.Tensor:
-        if self.warp is None:
-            assert self.coord_term is not None  # computed once per size when nothing warps
-            return self._draw(self.coord_term, first, size)
-        # each frame samples the picture at its own coordinates: one frame at a time
-        return torch.cat([self._draw(self.warp(k), k, 1) for k in range(first, first + size)])
+        if self.warp is not None:  # each frame samples the picture at its own coordinates: one frame at a time
+            return torch.cat([self._draw(self.warp(k), k, 1) for k in range(first, first + size)])
+        if self.pictures is None:
+            return self._draw(self._coord_term(first), first, size)
+        # runs of frames with the same shares of the pictures: a picture's frames together, a change's one by one
+        shares = self.pictures[first:first + size]
+        cuts = [0, *(np.flatnonzero(np.any(shares[1:] != shares[:-1], axis=1)) + 1), size]
+        return torch.cat([self._draw(self._coord_term(first + a), first + a, b - a)
+                          for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
 
     def _draw(self, coord_term: torch.Tensor, first: int, size: int) -> torch.Tensor:
         """Frames ``first .. first + size`` over the [pixels, hidden] ``coord_term``: uint8 [size, H, W, 3]."""
@@ -288,14 +312,15 @@ class FrameSource:
     ``panels``: (CPPN, float32 latents [frames, latent_dim]) per panel, every latents with the same number of rows,
     composed on the device in a :func:`panel_grid` of ``layout``, each ``width`` x ``height``, ``labels`` (a name per
     panel) at each panel's top left. One panel without labels is the network's frame itself. ``params``: a preset's
-    parameter tracks (row k for frame k), applied to every panel; None: classic. ``sharpen``: the amount of
-    :func:`detail.sharpen` applied to the whole frame last (0: none).
+    parameter tracks (row k for frame k), applied to every panel; None: classic. ``pictures``: with networks that
+    hold several pictures, float32 [frames, pictures], how much of each picture's code frame k has (row k; every
+    panel follows it). ``sharpen``: the amount of :func:`detail.sharpen` applied to the whole frame last (0: none).
     """
 
     def __init__(self, panels: Sequence[tuple[CPPN, np.ndarray]], width: int, height: int, *, layout: str = "row",
                  labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
                  batch_size: int | None = None, precision: str | None = "auto", params: ParamTracks | None = None,
-                 sharpen: float = 0.0):
+                 pictures: np.ndarray | None = None, sharpen: float = 0.0):
         self.device, dtype = _device_and_dtype(device, batch_size, precision)
         self.sharpen = sharpen
         counts = {latents.shape[0] for _, latents in panels}
@@ -313,7 +338,7 @@ class FrameSource:
                 self.device)
         if params is not None and params.values.shape[0] != self.count:
             raise OptionError(f"parameter tracks of {params.values.shape[0]} frames do not fit {self.count} frames")
-        self._drawers = [_Drawer(model, latents, width, height, self.device, dtype, params)
+        self._drawers = [_Drawer(model, latents, width, height, self.device, dtype, params, pictures)
                          for model, latents in panels]
 
     @torch.inference_mode()

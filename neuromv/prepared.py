@@ -9,8 +9,10 @@ batch that fits once for every size of a song), the look's motion (:func:`moves`
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,16 +24,17 @@ from .draw import FrameSource, pick_device, pick_precision
 from .errors import OptionError
 from .io.audio import Audio, AudioStream, frame_count, load_audio, open_audio
 from .io.files import check_output, content_hash
-from .look import motion, presets, sharpen
+from .look import motion, presets, sequence, sharpen
 from .look.flashes import Taming
 from .look.motion import Scaling
 from .music import learned
 from .music.bank import FeatureBank, feature_bank
 from .music.mel import LatentConfig, mel_latents
+from .music.sections import Sections, find_sections
 from .music.stems import separate
 from .network import cppn
 from .network.fit import FAITHFUL_FOURIER, VARIED_Z_SCALE, fit, recipe
-from .network.image import load_image, shown
+from .network.image import LUMA, framed_like, load_image, shown
 from .out.video import AudioTrack
 from .spec import HASHED, RenderSpec
 
@@ -43,13 +46,15 @@ Panels = list[tuple[cppn.CPPN, np.ndarray]]
 @dataclass(frozen=True)
 class Made:
     """What a render found on the way, as the video records it: the SHA-256 of its cover, saved model and features
-    model (``image_sha256`` ..., None when not given), the excerpt's ``duration`` in seconds, and with stems their
-    names and the separator that ran."""
+    model (``image_sha256`` ..., None when not given; a list for a sequence of covers), the excerpt's ``duration`` in
+    seconds, with stems their names and the separator that ran, and with a sequence of covers where each begins
+    (:meth:`sequence.Change.record`)."""
 
-    hashes: dict[str, str | None]
+    hashes: dict[str, Any]
     duration: float
     stems: tuple[str, ...] | None = None
     separator: str | None = None
+    changes: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ class Prepared:
     latents [frames, latent_dim]) per panel; one panel without stems. ``made``: what was found on the way.
     ``moves``: the look's parameter tracks and how they were scaled and tamed. ``labels``: the stem names to draw on
     the panels, or None. ``sharpen``: the amount of :func:`sharpen.sharpen` on every frame (a faithful fit's: the
-    cover's fine detail at this size; 0 for the others).
+    cover's fine detail at this size; 0 for the others). ``pictures``: with a sequence of covers, float32 [frames,
+    pictures], each frame's share of each (:func:`sequence.shares`); None with one.
     """
 
     spec: RenderSpec
@@ -86,6 +92,7 @@ class Prepared:
     moves: Moves = field(default_factory=Moves)
     labels: list[str] | None = None
     sharpen: float = 0.0
+    pictures: np.ndarray | None = None
 
     @property
     def frame_count(self) -> int:
@@ -101,7 +108,7 @@ class Prepared:
         width, height = self.spec.panel_size
         return FrameSource(self.panels, width, height, layout=self.spec.layout or "row", labels=self.labels,
                            device=self.device, batch_size=self.spec.batch_size, precision=self.spec.precision,
-                           params=self.params, sharpen=self.sharpen)
+                           params=self.params, pictures=self.pictures, sharpen=self.sharpen)
 
     def feature_bank(self, learned_too: bool = False) -> FeatureBank:
         """The excerpt's feature bank: the one the look used when it has what is asked, else computed."""
@@ -113,16 +120,22 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The spec's files, read once: the resolved ``spec``, the ``cover`` (float32 [H, W, 3] or None), the
-    ``features`` model that makes z (None: the mel latents), the ``network`` (built from the seed, loaded, or given),
-    the picture's ``aspect`` and the cover's fine detail (:func:`sharpen.ladder`) when a faithful look needs it."""
+    """The spec's files, read once: the resolved ``spec``, the ``covers`` (float32 [H, W, 3] each: none, one, or a
+    sequence framed like the first), the ``features`` model that makes z (None: the mel latents), the ``network``
+    (built from the seed, loaded, or given), the picture's ``aspect`` and the first cover's fine detail
+    (:func:`sharpen.ladder`) when a faithful look needs it."""
 
     spec: RenderSpec
-    cover: np.ndarray | None
+    covers: list[np.ndarray]
     features: learned.Autoencoder | None
     network: cppn.CPPN
     aspect: float | None
     ladder: dict[str, Any] | None
+
+    @property
+    def cover(self) -> np.ndarray | None:
+        """The first cover, or None."""
+        return self.covers[0] if self.covers else None
 
 
 @dataclass(frozen=True)
@@ -151,11 +164,19 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
     spec = inputs.spec
     song = open_audio(spec.song_path, start=spec.start, duration=spec.duration)  # decoded once, block by block
     music = song_latents(spec, song, inputs.features, device)
+    bank, changes, pictures, recorded = None, None, None, None
+    if inputs.network.config.pictures > 1:  # where the covers change, known before the fit
+        bank = song_bank(spec)
+        found = find_sections(bank, music.mix)
+        changes = picture_changes(spec, inputs.network.config.pictures, found, bank.frames)
     networks = fit_networks(inputs, music, device, fit_them=fitted is None)
-    made = Made(input_hashes(spec), round(song.n_samples / song.sample_rate, 6), music.stems, music.separator)
-    spec, panels, look_moves = moves(spec, list(zip(networks, music.panels, strict=True)), device)
+    if bank is not None and changes is not None:
+        pictures, recorded = picture_shares(spec, networks[0], music, changes, found.beats, device)
+    made = Made(input_hashes(spec), round(song.n_samples / song.sample_rate, 6), music.stems, music.separator,
+                recorded)
+    spec, panels, look_moves = moves(spec, list(zip(networks, music.panels, strict=True)), device, pictures, bank)
     prepared = Prepared(spec, device, AudioTrack(song.path, song.start, spec.duration), panels, made, look_moves,
-                        labels=list(music.stems) if spec.labels and music.stems else None)
+                        labels=list(music.stems) if spec.labels and music.stems else None, pictures=pictures)
     return replace(prepared, sharpen=sharpening(prepared, inputs.ladder))
 
 
@@ -176,8 +197,11 @@ def resolve(spec: RenderSpec) -> RenderSpec:
 def input_hashes(spec: RenderSpec, digest: Any = content_hash) -> dict[str, str | None]:
     """``{"image_sha256": ..., "model_sha256": ...}`` of the spec's cover and saved model (None when not given), and
     ``features_sha256`` of a features model's file; ``digest``: the hash of a file (a batch memoises it)."""
-    hashes = {f"{name}_sha256": digest(path) if (path := getattr(spec, name)) is not None else None
-              for name in HASHED}
+    hashes: dict[str, Any] = {}
+    for name in HASHED:
+        path = getattr(spec, name)
+        hashes[f"{name}_sha256"] = None if path is None else [digest(p) for p in path] if isinstance(path, tuple) \
+            else digest(path)
     if spec.features.endswith(".pt"):  # a features model's file (mel and learned are this neuromv's own)
         hashes["features_sha256"] = digest(spec.features)
     return hashes
@@ -190,7 +214,9 @@ def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
     ``spec`` resolved from them. A saved model that does not match the spec is an :class:`OptionError`."""
     if spec.save_model is not None:
         check_output(spec.save_model, overwrite=True)
-    cover = load_image(spec.image) if spec.image is not None else None
+    covers = [load_image(path) for path in spec.images]
+    covers = [covers[0], *(framed_like(other, covers[0].shape) for other in covers[1:])] if covers else []
+    cover = covers[0] if covers else None
     features = None if spec.features == "mel" else learned.load(spec.features)[0]
     look = presets.load(spec.preset)
     dims = None if features is None else features.config.dims
@@ -206,7 +232,7 @@ def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
     if cover is not None and look.faithful:
         ladder = sharpen.ladder(cover)  # as the saved network keeps it, so that its renders sharpen as this one
     network = given or network
-    return Inputs(_resolved(spec, network.config, aspect, look), cover, features, network, aspect, ladder)
+    return Inputs(_resolved(spec, network.config, aspect, look), covers, features, network, aspect, ladder)
 
 
 def _saved_network(spec: RenderSpec, features: learned.Autoencoder | None) -> tuple[cppn.CPPN, dict[str, Any]]:
@@ -235,7 +261,8 @@ def _new_network(spec: RenderSpec, features: learned.Autoencoder | None, look: p
     latent_dim = dims or (defaults.latent_dim if spec.latent_dim is None else spec.latent_dim)
     fourier = FAITHFUL_FOURIER if look.faithful else defaults.fourier
     config = cppn.CPPNConfig(latent_dim=latent_dim, hidden=defaults.hidden if spec.hidden is None else spec.hidden,
-                             fourier=fourier, z_scale=VARIED_Z_SCALE if look.fit == "varied" else defaults.z_scale)
+                             fourier=fourier, z_scale=VARIED_Z_SCALE if look.fit == "varied" else defaults.z_scale,
+                             pictures=max(1, len(spec.images)))
     return cppn.build(config, spec.seed)
 
 
@@ -289,14 +316,15 @@ def fit_networks(inputs: Inputs, music: Music, device: torch.device, fit_them: b
     or with ``panels="own"`` one each from seeds ``seed``, ``seed + 1`` ..., each fitted to its panel's latents;
     the shared one saved to ``save_model``. ``fit_them`` False: the networks as they are."""
     spec, cover, network = inputs.spec, inputs.cover, inputs.network
+    pictures: list[np.ndarray] | np.ndarray | None = inputs.covers if len(inputs.covers) > 1 else cover
     look = presets.load(spec.preset)
     window = shown(cover.shape, spec.panel_size) if cover is not None else None
     config = recipe(look.fit, steps=spec.steps, lr=spec.lr, motion=spec.motion, window=window)
     fitting = cover is not None and spec.steps > 0 and fit_them
     shared = spec.stems is None or spec.panels == "shared"
-    if fitting and shared and cover is not None:
+    if fitting and shared and pictures is not None:
         every = music.mix if spec.stems is None else np.concatenate([music.mix, *music.panels])
-        fit(network, cover, every, config=config, seed=spec.seed, device=device, progress=not spec.quiet)
+        fit(network, pictures, every, config=config, seed=spec.seed, device=device, progress=not spec.quiet)
     if spec.save_model is not None:
         extra = {"detail": inputs.ladder} if inputs.ladder else {}
         cppn.save(network, spec.save_model, aspect=inputs.aspect, neuromv=__version__, **extra)
@@ -304,36 +332,78 @@ def fit_networks(inputs: Inputs, music: Music, device: torch.device, fit_them: b
         return [network] * len(music.panels)
     networks = [cppn.build(network.config, spec.seed + index) for index in range(len(music.panels))]
     for index, own in enumerate(networks):
-        if fitting and cover is not None:
-            fit(own, cover, music.panels[index], config=config, seed=spec.seed + index, device=device,
+        if fitting and pictures is not None:
+            fit(own, pictures, music.panels[index], config=config, seed=spec.seed + index, device=device,
                 progress=not spec.quiet)
     return networks
 
 
-def moves(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[RenderSpec, Panels, Moves]:
+def moves(spec: RenderSpec, panels: Panels, device: torch.device, pictures: np.ndarray | None = None,
+          bank: FeatureBank | None = None) -> tuple[RenderSpec, Panels, Moves]:
     """The look's parameter tracks and the latents they move with: a network fitted to the cover's variations has its
     latents' swings scaled to ``--motion`` (the music moves the cover through the network), and a ``"motion":
     "scaled"`` preset's swings are scaled to ``--motion`` too (on a varied network, with z held still: they add to
     the latents' motion, they do not replace it; the spec then records the scaled preset); the other presets' tracks
     as they are, tamed under the flash limit when it is on (with z too, but for a varied network's latents, which
-    were scaled under it and keep their timing)."""
+    were scaled under it and keep their timing). ``pictures``: a sequence of covers' shares, which every preview
+    shows; ``bank``: the song's feature bank when it was computed already."""
     look = presets.load(spec.preset)
     if look.classic and not motion.limits_flashes(spec):
-        return spec, panels, Moves()
-    bank = None if look.classic else song_bank(spec, learned_too=bool(presets.learned_features(look)))
+        return spec, panels, Moves(bank=bank)
+    wants_learned = bool(presets.learned_features(look))
+    if not look.classic and (bank is None or wants_learned):
+        bank = song_bank(spec, learned_too=wants_learned)
     latent_scaling = None
     if look.fit == "varied":
-        panels, latent_scaling = motion.scale_latents(spec, panels, device)
+        panels, latent_scaling = motion.scale_latents(spec, panels, device, pictures)
     if look.motion == "scaled":
         assert bank is not None
         spec, scaled, scaling = motion.scale_motion(spec, look, panels, bank, device,
-                                                    still_latents=look.fit == "varied")
+                                                    still_latents=look.fit == "varied", pictures=pictures)
         return spec, panels, Moves(scaled, bank, scaling=scaling, latent_scaling=latent_scaling)
     params: presets.ParamTracks | None = None if bank is None else presets.tracks(look, bank)
     if (latent_scaling is not None and not look.params) or not motion.limits_flashes(spec):
         return spec, panels, Moves(params, bank, latent_scaling=latent_scaling)
-    panels, params, taming = motion.tame(spec, panels, params, device, latents_too=latent_scaling is None)
+    panels, params, taming = motion.tame(spec, panels, params, device, latents_too=latent_scaling is None,
+                                         pictures=pictures)
     return spec, panels, Moves(params, bank, taming, latent_scaling=latent_scaling)
+
+
+def _picture_names(spec: RenderSpec, count: int) -> list[str]:
+    """The file names of a sequence's covers (of a saved model's pictures: their numbers)."""
+    return [Path(image).name for image in spec.images] or [f"picture {index}" for index in range(count)]
+
+
+def picture_changes(spec: RenderSpec, count: int, found: Sections, frames: int) -> list[sequence.Change]:
+    """Where each of a sequence's ``count`` covers begins: at the song's strongest section changes (``found``), or
+    where the cue file says."""
+    names = _picture_names(spec, count)
+    cues = None if spec.cue is None else sequence.read_cue(spec.cue, names)
+    return sequence.changes(count, found, spec.frame_rate, frames, start=spec.start, cues=cues,
+                            cue_file=f"cue file {spec.cue!r}")
+
+
+def picture_shares(spec: RenderSpec, network: cppn.CPPN, music: Music, changes: list[sequence.Change],
+                   beats: np.ndarray, device: torch.device) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """A sequence of covers' shares of each frame (:func:`sequence.shares`), each transition at an even pace
+    (:func:`sequence.even_pace`, on a preview with z at its mean), and where each picture begins as the video records
+    it (logged too)."""
+    count, fps = network.config.pictures, spec.frame_rate
+    names = _picture_names(spec, count)
+    centre = music.mix.mean(axis=0, dtype=np.float64).astype(np.float32)[None]
+
+    def mixed(before: int, after: int, share: float) -> np.ndarray:
+        row = np.zeros((1, count), np.float32)
+        row[0, before], row[0, after] = 1.0 - share, share
+        source = FrameSource([(network, centre)], motion.PREVIEW, motion.PREVIEW, device=device, pictures=row)
+        return source.frame(0) @ LUMA
+
+    paces = [sequence.even_pace(functools.partial(mixed, a.picture, b.picture))
+             for a, b in zip(changes[:-1], changes[1:], strict=True)]
+    shares = sequence.shares(changes, count, music.mix.shape[0], beats, spec.transition, paces)
+    recorded = [change.record(fps, names) for change in changes]
+    log.warning("covers: %s", ", ".join(f"{entry['image']} from {entry['time']:.2f} s" for entry in recorded))
+    return shares, recorded
 
 
 def sharpening(prepared: Prepared, ladder: dict[str, Any] | None) -> float:

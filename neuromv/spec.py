@@ -32,7 +32,7 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 PANELS = ("shared", "own")
 STEM_COUNTS = (2, 4, 5)
 #: The inputs whose content a video records (their SHA-256), by field.
-HASHED = ("image", "model")
+HASHED = ("image", "model", "cue")
 #: The groups of options, in the order the CLI's help and docs/options.md show them.
 GROUPS = {
     "input": "what to render",
@@ -76,8 +76,14 @@ class RenderSpec:
                                "track", path=True, shown="required", metavar="SONG")
     output: str | None = _option(None, "input", "the MP4 to write", shown="the song's path with .mp4", short="-o",
                                  local=True, path=True, metavar="FILE")
-    image: str | None = _option(None, "input", "cover to fit the network to: JPEG, PNG (RGBA, palette, 16-bit), "
-                                "WebP, grayscale; any size", shown="none (random network)", path=True, metavar="FILE")
+    image: str | tuple[str, ...] | None = _option(
+        None, "input", "cover to fit the network to: JPEG, PNG (RGBA, palette, 16-bit), WebP, grayscale; any size. "
+        "Repeat it for a sequence of covers, one network holding them all, changing at the song's strongest section "
+        "changes (or where --cue says)", shown="none (random network)", path=True, metavar="FILE",
+        check=checks.images)
+    cue: str | None = _option(None, "input", "with several --image: a JSON list of {\"picture\": FILE, \"start\": "
+                              "SECONDS} or {\"picture\": FILE, \"section\": N}, where each picture begins",
+                              shown="the strongest section changes", path=True, metavar="FILE")
     model: str | None = _option(None, "input", "render from a network written by --save-model (no refitting)",
                                 path=True, metavar="FILE")
     save_model: str | None = _option(None, "input", "write the (fitted) network and its config to this file",
@@ -99,6 +105,8 @@ class RenderSpec:
     features: str = _option("mel", "look", "what z is: mel (the song's mel spectrogram), learned (the autoencoder "
                             "shipped with neuromv: 10 numbers a frame) or a features model from neuromv "
                             "train-features", check=checks.features, path=True, metavar="mel|learned|FILE")
+    transition: int = _option(2, "look", "beats one cover takes to become the next, through the network's own "
+                              "in-between pictures", check=checks.whole(1, 4))
     flash_limit: bool | None = _option(None, "look", "tame a render that would flash more than 3 times a second "
                                        "(WCAG 2.3.1, general or red flashes; neuromv score measures them): the "
                                        "latents' swings and the preset's are scaled or smoothed just enough, and a "
@@ -166,6 +174,9 @@ class RenderSpec:
             object.__setattr__(self, spec_field.name, value)  # the canonical form: "512x512", "30000/1001", 2.0
         if self.image is not None and self.model is not None:
             raise OptionError("image and model cannot be used together: a saved model is already fitted")
+        if self.cue is not None and len(self.images) < 2 and self.model is None:
+            raise OptionError("cue needs a sequence of covers: give --image more than once (or a saved model that "
+                              "holds several)")
         if self.stems is not None:
             stem_names(self.stems, self.separator)
 
@@ -210,7 +221,8 @@ class RenderSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, flat, as plain JSON values."""
-        return {spec_field.name: getattr(self, spec_field.name) for spec_field in fields()}
+        return {spec_field.name: list(value) if isinstance(value := getattr(self, spec_field.name), tuple) else value
+                for spec_field in fields()}
 
     def to_json(self, indent: int | None = 2) -> str:
         """The spec as a JSON object; :meth:`from_json` gives back an equal spec."""
@@ -224,8 +236,21 @@ class RenderSpec:
             value = getattr(self, spec_field.name)
             if spec_field.metadata["local"]:
                 continue
-            kept[spec_field.name] = Path(value).name if spec_field.metadata["path"] and value is not None else value
+            if spec_field.metadata["path"] and value is not None:
+                value = [Path(v).name for v in value] if isinstance(value, tuple) else Path(value).name
+            kept[spec_field.name] = value
         return kept
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The covers, in order: none, one, or a sequence."""
+        return () if self.image is None else (self.image,) if isinstance(self.image, str) else tuple(self.image)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every input file the spec names: the song, the covers, a saved model, a cue file."""
+        named = (self.song, *self.images, self.model, self.cue)
+        return tuple(path for path in named if path is not None)
 
     @property
     def frame_size(self) -> Size | None:
@@ -287,7 +312,7 @@ def _checked(spec_field: dataclasses.Field[Any], value: Any) -> Any:
         raise OptionError(f"{name}=None must be {_KIND_WORDS[kind]}")
     if meta["path"] and isinstance(value, os.PathLike):
         value = os.fspath(value)
-    if name not in ("size", "fps", "preset"):  # those take more than one type and say so themselves
+    if name not in ("size", "fps", "preset", "image"):  # those take more than one type and say so themselves
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

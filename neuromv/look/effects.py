@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..look.presets import ParamTracks
-from ..network.cppn import CPPN, coordinate_grid
+from ..network.cppn import CPPN, coordinate_grid, mix, shown_pictures
 from ..network.image import LUMA
 
 #: Largest field of first-layer terms a warp samples from, in grid points (512 MB at width 32).
@@ -114,8 +114,8 @@ class Warp:
     """
 
     def __init__(self, model: CPPN, params: ParamTracks, width: int, height: int, device: torch.device,
-                 dtype: torch.dtype):
-        self.model, self.dtype, self.device = model, dtype, device
+                 dtype: torch.dtype, pictures: np.ndarray | None = None):
+        self.model, self.dtype, self.device, self.pictures = model, dtype, device, pictures
         self.zoom = np.maximum(params["zoom"].astype(np.float64), 1e-3)
         self.turn = np.radians(params["rotation"].astype(np.float64))
         self.pan = np.stack([params["pan_x"], -params["pan_y"]], axis=1).astype(np.float64)  # y down
@@ -128,16 +128,28 @@ class Warp:
         self.reach = (corner + np.abs(self.ripple).max() + np.linalg.norm(self.pan, axis=1).max()) / self.zoom.min()
         density = min(width, height) / 2 * float(self.zoom.max())  # grid points per unit
         self.side = int(math.ceil(2 * self.reach * density))
-        self.field: torch.Tensor | None = None
+        self.fields: dict[int, torch.Tensor] = {}  # each picture's, by its index (0 alone without pictures)
         if self.side * self.side <= MAX_WARP_FIELD:
-            with torch.inference_mode():
-                grid = coordinate_grid(self.side, self.side, device) * self.reach  # spans [-reach, reach]
-                terms = model.coord_term(grid).to(torch.float32)  # [side * side, hidden]
-            hidden = terms.shape[1]
-            if device.type == "cpu":
-                self.field = terms.view(self.side, self.side, hidden)  # [y, x, hidden]: a point's terms together
-            else:
-                self.field = terms.t().reshape(1, hidden, self.side, self.side).contiguous()  # for grid_sample
+            for index in shown_pictures(pictures):
+                picture = None if pictures is None else torch.eye(model.config.pictures)[index]
+                with torch.inference_mode():
+                    grid = coordinate_grid(self.side, self.side, device) * self.reach  # spans [-reach, reach]
+                    terms = model.coord_term(grid, picture=picture).to(torch.float32)  # [side * side, hidden]
+                hidden = terms.shape[1]
+                if device.type == "cpu":  # [y, x, hidden]: a point's terms together
+                    self.fields[index] = terms.view(self.side, self.side, hidden)
+                else:  # for grid_sample
+                    self.fields[index] = terms.t().reshape(1, hidden, self.side, self.side).contiguous()
+
+    def field(self, k: int) -> torch.Tensor | None:
+        """Frame ``k``'s field of coordinate terms: its picture's, or between two pictures theirs mixed in its
+        shares; None when the field would be too large (the terms are computed at each frame's coordinates)."""
+        if not self.fields:
+            return None
+        if self.pictures is None:
+            return self.fields[0]
+        shares = self.pictures[k]
+        return self.fields[int(shares.argmax())] if shares.max() == 1.0 else mix(self.fields, shares)
 
     def _host_pixels(self, folds: int) -> np.ndarray:
         """float64 [P, 2] folded pixels, made once per fold count (a preset's folds rarely change)."""
@@ -175,14 +187,17 @@ class Warp:
     @torch.inference_mode()
     def __call__(self, k: int) -> torch.Tensor:
         """[P, hidden]: frame ``k``'s coordinate terms, in the render's dtype."""
-        if self.field is not None and self.device.type == "cpu":
-            out = np.empty((self.pixels.shape[0], self.field.shape[2]), np.float32)
-            _cpu_sampler()(self.field.numpy(), self._host_pixels(int(self.folds[k])), self.frame(k), out)
+        field = self.field(k)
+        if field is not None and self.device.type == "cpu":
+            out = np.empty((self.pixels.shape[0], field.shape[2]), np.float32)
+            _cpu_sampler()(field.numpy(), self._host_pixels(int(self.folds[k])), self.frame(k), out)
             return torch.from_numpy(out).to(self.dtype)
         q = self.coordinates(k)
-        if self.field is None:
-            return self.model.coord_term(torch.cat([q, q.norm(dim=1, keepdim=True)], dim=1)).to(self.dtype)
+        if field is None:
+            picture = None if self.pictures is None else torch.from_numpy(np.ascontiguousarray(self.pictures[k]))
+            return self.model.coord_term(torch.cat([q, q.norm(dim=1, keepdim=True)], dim=1),
+                                         picture=picture).to(self.dtype)
         grid = (q / self.reach).view(1, 1, -1, 2)  # grid_sample's [-1, 1]
-        sampled = torch.nn.functional.grid_sample(self.field, grid, mode="bilinear", padding_mode="border",
+        sampled = torch.nn.functional.grid_sample(field, grid, mode="bilinear", padding_mode="border",
                                                   align_corners=False)  # [1, hidden, 1, P]
         return sampled[0, :, 0].t().to(self.dtype)

@@ -76,19 +76,22 @@ def limits_flashes(spec: RenderSpec) -> bool:
 
 def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
             rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
-            sharpen: float = 0.0) -> np.ndarray:
+            sharpen: float = 0.0, pictures: np.ndarray | None = None) -> np.ndarray:
     """uint8 [frames, h, w, 3]: every frame, or frames ``rows`` alone (each a pure function of its rows), each panel
-    ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen``."""
+    ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen``, with a sequence of
+    covers' ``pictures`` shares."""
     if rows is not None:
         panels = [(network, latents[rows]) for network, latents in panels]
         params = None if params is None else replace(params, values=params.values[rows])
+        pictures = None if pictures is None else pictures[rows]
     source = FrameSource(panels, *size, layout=spec.layout or "row", device=device, precision=spec.precision,
-                         params=params, sharpen=sharpen)
+                         params=params, pictures=pictures, sharpen=sharpen)
     with contextlib.closing(source.batches()) as batches:
         return np.concatenate(list(batches))
 
 
-def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device) -> float:
+def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
+            pictures: np.ndarray | None = None) -> float:
     """Gray levels a frame that a preview changes by: over every pair of consecutive frames, or over
     :data:`MOTION_PAIRS` pairs spread evenly across a longer song."""
     frames = panels[0][1].shape[0]
@@ -98,7 +101,8 @@ def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None
     if frames - 1 > MOTION_PAIRS:
         starts = np.linspace(0, frames - 2, MOTION_PAIRS).round().astype(np.int64)
         rows = np.stack([starts, starts + 1], axis=1).ravel()
-    gray = preview(spec, panels, params, device, rows).astype(np.float32) @ np.asarray(LUMA, np.float32)
+    gray = preview(spec, panels, params, device, rows, pictures=pictures).astype(np.float32) @ np.asarray(LUMA,
+                                                                                                       np.float32)
     return float(visual_change(gray)[1:].mean() if rows is None else np.abs(gray[1::2] - gray[0::2]).mean())
 
 
@@ -194,22 +198,25 @@ def _gained(panels: Panels, centre: np.ndarray, gain: float) -> Panels:
     return [(network, (centre + gain * (latents - centre)).astype(np.float32)) for network, latents in panels]
 
 
-def scale_latents(spec: RenderSpec, panels: Panels, device: torch.device) -> tuple[Panels, Scaling]:
+def scale_latents(spec: RenderSpec, panels: Panels, device: torch.device,
+                  pictures: np.ndarray | None = None) -> tuple[Panels, Scaling]:
     """A network fitted to the cover's variations (``"fit": "varied"``) moved by ``--motion``: its latents' swings
     about their mean scaled (at most :data:`MAX_LATENT_GAIN`) so that a preview of every frame changes by
     ``spec.motion`` gray levels a frame, then held below the flash limit, when the render keeps to it, by the largest
     smaller gain that keeps it (as :func:`scale_motion`). Scaling, not smoothing: the picture keeps every onset's
     timing, only less deep."""
     centre = np.concatenate([latents for _, latents in panels]).mean(axis=0, dtype=np.float64)
-    measure = functools.cache(lambda gain: _motion(spec, _gained(panels, centre, gain), None, device))
-    search = _SafeGain(lambda gain, rows: preview(spec, _gained(panels, centre, gain), None, device, rows),
+    measure = functools.cache(lambda gain: _motion(spec, _gained(panels, centre, gain), None, device, pictures))
+    search = _SafeGain(lambda gain, rows: preview(spec, _gained(panels, centre, gain), None, device, rows,
+                                                  pictures=pictures),
                        float(spec.frame_rate), panels[0][1].shape[0])
     gain, found = _searched(spec, measure, search, MAX_LATENT_GAIN, "the latents' swings")
     return _gained(panels, centre, gain), found
 
 
 def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: FeatureBank, device: torch.device,
-                 still_latents: bool = False) -> tuple[RenderSpec, presets.ParamTracks, Scaling]:
+                 still_latents: bool = False,
+                 pictures: np.ndarray | None = None) -> tuple[RenderSpec, presets.ParamTracks, Scaling]:
     """A ``"motion": "scaled"`` preset's swings scaled so that a preview of every frame changes by ``spec.motion``
     gray levels a frame (at most :data:`MAX_GAIN` times the preset's own), and held below the flash limit when the
     render keeps to it (:func:`limits_flashes`). With ``still_latents`` (a varied network, whose latents make their own
@@ -218,15 +225,16 @@ def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: F
     video records), its tracks, and what was found."""
     tracks = functools.cache(lambda gain: presets.tracks(look.scaled(gain), bank))
     measured = still(panels) if still_latents else panels
-    measure = functools.cache(lambda gain: _motion(spec, measured, tracks(gain), device))
-    search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows),
+    measure = functools.cache(lambda gain: _motion(spec, measured, tracks(gain), device, pictures))
+    search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows, pictures=pictures),
                        float(spec.frame_rate), panels[0][1].shape[0])
     gain, found = _searched(spec, measure, search, MAX_GAIN, "its swings")
     return spec.replace(preset=look.scaled(gain).to_json()), tracks(gain), found
 
 
 def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
-         latents_too: bool = True) -> tuple[Panels, presets.ParamTracks | None, flashes.Taming]:
+         latents_too: bool = True,
+         pictures: np.ndarray | None = None) -> tuple[Panels, presets.ParamTracks | None, flashes.Taming]:
     """The panels' latents (unless not ``latents_too``: a varied network's, already scaled under the flash limit by
     :func:`scale_latents`, keep every onset's timing) and the parameter tracks smoothed just enough that a preview of
     every frame flashes at most :data:`flashes.TARGET_RATE` times a second; as they are when it already does (then
@@ -237,7 +245,8 @@ def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, d
         return ([(network, flashes.calm(latents, window) if latents_too else latents) for network, latents in panels],
                 None if params is None else replace(params, values=flashes.calm(params.values, window)))
 
-    taming = flashes.tame(lambda window: flashes.flashes(preview(spec, *calmed(window), device), fps), fps)
+    taming = flashes.tame(lambda window: flashes.flashes(preview(spec, *calmed(window), device, pictures=pictures),
+                                                         fps), fps)
     if taming.window > 1:
         log.warning("tamed: the video would flash %.1f times a second (the limit keeps it at %g, under WCAG 2.3.1's "
                     "3); %s smoothed over %.2f s, to %.1f a second", taming.before, flashes.TARGET_RATE,

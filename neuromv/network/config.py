@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from ..errors import OptionError
 
+#: The most pictures one network holds.
+MAX_PICTURES = 16
+
 
 def _whole_numbers(config: object, **ranges: tuple[int, int]) -> None:
     """Each field named in ``ranges`` is a whole number within its (lowest, highest)."""
@@ -27,6 +30,8 @@ class CPPNConfig:
     ``fourier``: number of random Fourier features ``sin/cos(2 pi b . (x, y))`` added to (x, y, r), with frequencies
     ``b ~ N(0, fourier_scale)`` cycles per unit; their weights start at zero, so an unfitted network looks as
     without them, and fitting uses them for detail. They cost nothing per frame: they only feed the coordinate term.
+    ``pictures``: how many pictures the network holds (a sequence of covers): above 1, each has a learned code that
+    enters the first layer beside z (see :class:`neuromv.network.cppn.CPPN`).
     """
 
     latent_dim: int = 64
@@ -36,9 +41,11 @@ class CPPNConfig:
     z_scale: float = 1.0
     fourier: int = 128
     fourier_scale: float = 8.0
+    pictures: int = 1
 
     def __post_init__(self) -> None:
-        _whole_numbers(self, latent_dim=(1, 512), hidden=(1, 1024), layers=(1, 32), fourier=(0, 4096))
+        _whole_numbers(self, latent_dim=(1, 512), hidden=(1, 1024), layers=(1, 32), fourier=(0, 4096),
+                       pictures=(1, MAX_PICTURES))
         for name in ("sigma", "z_scale", "fourier_scale"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):

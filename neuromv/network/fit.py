@@ -13,6 +13,7 @@ per frame, where the music moves.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,50 +99,65 @@ class FitResult:
     losses: list[float] = field(default_factory=list)
 
 
-def fit(model: CPPN, image: np.ndarray, latents: np.ndarray, *, config: FitConfig | None = None, seed: int = 0,
-        device: torch.device | str = "cpu", progress: bool = True) -> FitResult:
+def fit(model: CPPN, image: np.ndarray | Sequence[np.ndarray], latents: np.ndarray, *,
+        config: FitConfig | None = None, seed: int = 0, device: torch.device | str = "cpu",
+        progress: bool = True) -> FitResult:
     """Train ``model`` in place so its frames look like ``image`` (float32 [H, W, 3] in [0, 1]).
 
     ``latents``: float32 [frames, latent_dim], the song's latents; each step uses ``config.frames`` rows of them.
+    ``image`` may be a list of pictures (a sequence of covers, each of the first one's aspect: see
+    :func:`neuromv.network.image.framed_like`) for a network of as many ``pictures``: the steps take them in turn,
+    each through its picture's code (:meth:`CPPN.coord_layer`), and each picture gets ``config.steps`` steps.
     """
     config = config or FitConfig()
     device = torch.device(device)
-    width, height = fit_size(image.shape, config.resolution)
+    images = [image] if isinstance(image, np.ndarray) else list(image)
+    if len(images) != model.config.pictures:
+        raise ValueError(f"{len(images)} pictures for a network that holds {model.config.pictures}")
+    first = images[0]
+    width, height = fit_size(first.shape, config.resolution)
     if config.faithful:  # the cover's own detail, up to FAITHFUL_SIDE: the network has to be it at any size
-        width, height = fit_size(image.shape, max(config.resolution, min(max(image.shape[:2]), FAITHFUL_SIDE)))
+        width, height = fit_size(first.shape, max(config.resolution, min(max(first.shape[:2]), FAITHFUL_SIDE)))
         _unsaturate(model)
-    target = torch.from_numpy(resize_image(image, width, height).reshape(-1, 3)).to(device)  # [P, 3]
+    targets = [torch.from_numpy(resize_image(each, width, height).reshape(-1, 3)).to(device)  # [P, 3] each
+               for each in images]
     coords = coordinate_grid(width, height, device)  # [P, 3]
     z_all = torch.from_numpy(np.ascontiguousarray(latents)).to(device)  # [frames, latent_dim]
     model.to(device).train()
     generator = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps = config.steps * len(images)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / max(config.steps, 1), 1.0))))
+        optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / max(steps, 1), 1.0))))
     result = FitResult()
     pixels = config.pixels if config.faithful else min(config.pixels, coords.shape[0])
     spread = config.motion / MOTION_PER_SPREAD if config.frames > 1 else 0.0
-    picture = target.t().reshape(1, 3, height, width)  # read at continuous points by a faithful fit
-    variations = None
+    pictures = [target.t().reshape(1, 3, height, width) for target in targets]  # read at continuous points
+    variations: list[Variations] = []
     if config.varied:
-        variations = Variations(latents, extent(width, height), seed)
-        variations.solve(picture, config.motion, config.window)
-    bar = tqdm(range(config.steps), desc="fitting", unit="step", disable=not progress, leave=False)
-    for _ in bar:
+        for picture in pictures:  # the same waves for every picture, each as deep as its own motion asks
+            variations.append(Variations(latents, extent(width, height), seed))
+            variations[-1].solve(picture, config.motion, config.window)
+    codes = torch.eye(len(images), device=device)  # [pictures, pictures]: each picture's own code, whole
+    bar = tqdm(range(steps), desc="fitting", unit="step", disable=not progress, leave=False)
+    for step in bar:
+        which = step % len(images)
+        picture, target = pictures[which], targets[which]
+        code = codes[which] if len(images) > 1 else None
         rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
         if config.faithful:  # every frame is the image, at points anywhere in it
             unit, points = _points(picture, pixels, generator, config.window)
             z = z_all[rows]
-            if variations is None:
+            if not variations:
                 wanted = _read(picture, unit)[None]
             else:
                 others = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
-                z = variations.mixed(z, z_all[others])
-                wanted = variations.targets(picture, unit, z)
-            loss = torch.mean((model(points, z, summed=True) - wanted) ** 2)
+                z = variations[which].mixed(z, z_all[others])
+                wanted = variations[which].targets(picture, unit, z)
+            loss = torch.mean((model(points, z, summed=True, picture=code) - wanted) ** 2)
         else:
             where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
-            prediction = model(coords[where], z_all[rows])  # [frames, pixels, 3]
+            prediction = model(coords[where], z_all[rows], picture=code)  # [frames, pixels, 3]
             if spread > 0:  # the mean frame is the image; the frames spread around it by `spread`
                 loss = torch.mean((prediction.mean(dim=0) - target[where]) ** 2)
                 loss = loss + (prediction.std(dim=0).mean() - spread) ** 2

@@ -63,6 +63,22 @@ def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.clip(np.stack([np.asarray(p) for p in planes], axis=2), 0.0, 1.0)
 
 
+def framed_like(image: np.ndarray, first: tuple[int, ...]) -> np.ndarray:
+    """``image`` cut to the aspect of a picture of shape ``first`` (a sequence's first cover), about its centre: every
+    picture of a sequence is framed alike."""
+    height, width = image.shape[:2]
+    aspect = first[1] / first[0]
+    if abs(width / height - aspect) < 1e-3:
+        return image
+    if width / height > aspect:  # too wide: keep the middle columns
+        keep = max(1, round(height * aspect))
+        left = (width - keep) // 2
+        return image[:, left:left + keep]
+    keep = max(1, round(width / aspect))
+    top = (height - keep) // 2
+    return image[top:top + keep]
+
+
 def shown(image_shape: tuple[int, ...], frame_size: tuple[int, int]) -> tuple[float, float] | None:
     """The half-width and half-height, in the network's coordinates (the short side spanning [-1, 1]), of the part of
     an image that a frame of ``frame_size`` (width, height) shows; None when it shows all of it."""

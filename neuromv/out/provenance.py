@@ -39,6 +39,8 @@ def made(prepared: Prepared, encoding: Encoding) -> dict[str, Any]:
         facts["latent_motion"] = moves.latent_scaling.record()
     if moves.taming is not None:
         facts["flashes"] = asdict(moves.taming)
+    if found.changes is not None:
+        facts["pictures"] = found.changes
     if prepared.sharpen:
         facts["sharpen"] = prepared.sharpen
     return {
@@ -81,11 +83,15 @@ def like(video: str | Path, **given: Any) -> RenderSpec:
             recorded.pop(name, None)
     for name in HASHED:
         if recorded.get(name) is not None:
-            beside = Path(video).parent / recorded[name]
-            if not beside.is_file():
-                raise OptionError(f"video {str(video)!r} was made with {name} {recorded[name]!r}, which is not "
-                                  f"beside it; pass --{name} FILE")
-            recorded[name] = str(beside)
+            names = recorded[name] if isinstance(recorded[name], list) else [recorded[name]]
+            found = []
+            for each in names:
+                beside = Path(video).parent / each
+                if not beside.is_file():
+                    raise OptionError(f"video {str(video)!r} was made with {name} {each!r}, which is not "
+                                      f"beside it; pass --{name} FILE")
+                found.append(str(beside))
+            recorded[name] = found if isinstance(recorded[name], list) else found[0]
     features = recorded.get("features")
     if "features" not in given and isinstance(features, str) and features.endswith(".pt"):  # a model of one's own
         beside = Path(video).parent / features
@@ -95,8 +101,12 @@ def like(video: str | Path, **given: Any) -> RenderSpec:
         recorded["features"] = str(beside)
     spec = RenderSpec.from_dict({**recorded, **given})
     for name in HASHED:
-        path, wanted = getattr(spec, name), tag.get(f"{name}_sha256")
-        if path is not None and wanted is not None and Path(path).is_file() and content_hash(path) != wanted:
-            log.warning("warning: %s %r is not the one %r was made with (its SHA-256 differs); the frames will "
-                        "differ", name, path, str(video))
+        paths, wanted = getattr(spec, name), tag.get(f"{name}_sha256")
+        if paths is None or wanted is None:
+            continue
+        pairs = zip(paths, wanted, strict=False) if isinstance(paths, tuple) else [(paths, wanted)]
+        for path, hashed in pairs:
+            if isinstance(hashed, str) and Path(path).is_file() and content_hash(path) != hashed:
+                log.warning("warning: %s %r is not the one %r was made with (its SHA-256 differs); the frames will "
+                            "differ", name, path, str(video))
     return spec

@@ -29,8 +29,8 @@ from .web import HEADER_FILE, write_web
 def _cache_key(spec: RenderSpec) -> str:
     """What a cached export depends on: the spec's picture (not its local fields) and the inputs' content."""
     digest = hashlib.sha256(json.dumps(spec.record(), sort_keys=True).encode())
-    for path in (spec.song, spec.image, spec.model):
-        digest.update(content_hash(path).encode() if path is not None else b"-")
+    for path in spec.files:
+        digest.update(content_hash(path).encode())
     digest.update(__version__.encode())
     return digest.hexdigest()[:24]
 

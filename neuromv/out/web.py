@@ -45,6 +45,10 @@ DATA_FILE, HEADER_FILE, LABELS_FILE = "data.bin", "data.json", "labels.png"
 _SKIPPED = ("latent.weight",)
 
 
+_NO_SEQUENCE = ("the browser player shows one cover; a sequence of covers (--image given more than once) renders "
+                "to an MP4 with neuromv render")
+
+
 def _check_folder(folder: Path, overwrite: bool) -> None:
     parent = folder.parent
     if not parent.is_dir():
@@ -134,6 +138,8 @@ def write_web(prepared: Prepared, folder: str | Path, *, overwrite: bool = False
     temporary name, then renamed; an existing folder is replaced only with ``overwrite``)."""
     folder = Path(folder)
     _check_folder(folder, overwrite)
+    if prepared.pictures is not None:
+        raise OptionError(_NO_SEQUENCE)
     try:
         with Partial(folder, folder=True) as partial:
             _write_folder(prepared, partial.temporary)
@@ -182,6 +188,8 @@ def export_web(song: str | Path | None = None, folder: str | Path | None = None,
         raise OptionError("no song given: name one (neuromv export-web SONG) or use a spec that has one")
     target = Path(folder if folder is not None else spec.output or default_folder(spec))
     _check_folder(target, spec.overwrite)
+    if len(spec.images) > 1:
+        raise OptionError(_NO_SEQUENCE)
     device = pick_device(spec.device)
     with cpu_threads(spec.threads):
         return write_web(prepare(spec, device), target, overwrite=spec.overwrite)
