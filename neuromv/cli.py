@@ -289,7 +289,10 @@ def _info(video: str, as_json: bool) -> None:
           f"({made['duration']:g} s), {made['encoder']} {made['x264_preset']}")
     for name, value in tag["spec"].items():
         digest = tag.get(f"{name}_sha256")
-        print(f"  {name:16} {json.dumps(value)}" + (f"  (sha256 {digest[:16]})" if digest else ""))
+        digests = ", ".join(d[:16] for d in digest) if isinstance(digest, list) else digest[:16] if digest else ""
+        print(f"  {name:16} {json.dumps(value)}" + (f"  (sha256 {digests})" if digests else ""))
+    for change in made.get("pictures") or []:
+        print(f"  {change['image']} from {change['time']:.2f} s (frame {change['frame']})")
 
 
 def _print_score(figures: dict[str, Any], as_json: bool) -> None:

@@ -41,6 +41,8 @@ from .spec import HASHED, RenderSpec
 log = logging.getLogger("neuromv")
 
 Panels = list[tuple[cppn.CPPN, np.ndarray]]
+#: The song's latent rows whose previews measure how much z moves a network between two of its pictures.
+SPREAD_ROWS = 16
 
 
 @dataclass(frozen=True)
@@ -170,11 +172,17 @@ def prepare(spec: RenderSpec, device: torch.device | None = None, fitted: cppn.C
         found = find_sections(bank, music.mix)
         changes = picture_changes(spec, inputs.network.config.pictures, found, bank.frames)
     networks = fit_networks(inputs, music, device, fit_them=fitted is None)
+    gains = None
     if bank is not None and changes is not None:
-        pictures, recorded = picture_shares(spec, networks[0], music, changes, found.beats, device)
+        pictures, gains, recorded = picture_shares(spec, networks[0], music, changes, found.beats, device)
     made = Made(input_hashes(spec), round(song.n_samples / song.sample_rate, 6), music.stems, music.separator,
                 recorded)
-    spec, panels, look_moves = moves(spec, list(zip(networks, music.panels, strict=True)), device, pictures, bank)
+    panels = list(zip(networks, music.panels, strict=True))
+    if pictures is not None and changes is not None and gains is not None:  # the music as strong in-between
+        centre = np.concatenate(music.panels).mean(axis=0, dtype=np.float64)
+        panels = [(network, sequence.steadied(latents, pictures, changes, gains, centre))
+                  for network, latents in panels]
+    spec, panels, look_moves = moves(spec, panels, device, pictures, bank)
     prepared = Prepared(spec, device, AudioTrack(song.path, song.start, spec.duration), panels, made, look_moves,
                         labels=list(music.stems) if spec.labels and music.stems else None, pictures=pictures)
     return replace(prepared, sharpen=sharpening(prepared, inputs.ladder))
@@ -384,26 +392,39 @@ def picture_changes(spec: RenderSpec, count: int, found: Sections, frames: int) 
 
 
 def picture_shares(spec: RenderSpec, network: cppn.CPPN, music: Music, changes: list[sequence.Change],
-                   beats: np.ndarray, device: torch.device) -> tuple[np.ndarray, list[dict[str, Any]]]:
+                   beats: np.ndarray, device: torch.device) -> tuple[np.ndarray, list[np.ndarray],
+                                                                     list[dict[str, Any]]]:
     """A sequence of covers' shares of each frame (:func:`sequence.shares`), each transition at an even pace
-    (:func:`sequence.even_pace`, on a preview with z at its mean), and where each picture begins as the video records
-    it (logged too)."""
+    (:func:`sequence.even_pace`, on a preview with z at its mean), the latents' gain through each transition
+    (:func:`sequence.steady_gains`, on previews of :data:`SPREAD_ROWS` of the song's latent rows), and where each
+    picture begins as the video records it (logged too)."""
     count, fps = network.config.pictures, spec.frame_rate
     names = _picture_names(spec, count)
-    centre = music.mix.mean(axis=0, dtype=np.float64).astype(np.float32)[None]
+    rows = np.unique(np.linspace(0, music.mix.shape[0] - 1, SPREAD_ROWS).round().astype(np.int64))
+    latents = np.concatenate([music.mix.mean(axis=0, dtype=np.float64).astype(np.float32)[None], music.mix[rows]])
 
-    def mixed(before: int, after: int, share: float) -> np.ndarray:
-        row = np.zeros((1, count), np.float32)
-        row[0, before], row[0, after] = 1.0 - share, share
-        source = FrameSource([(network, centre)], motion.PREVIEW, motion.PREVIEW, device=device, pictures=row)
-        return source.frame(0) @ LUMA
+    @functools.cache
+    def gray(before: int, after: int, share: float) -> np.ndarray:
+        """[rows + 1, h, w]: the mean latent's preview, then the rows', with ``share`` of the next picture."""
+        mixes = np.zeros((latents.shape[0], count), np.float32)
+        mixes[:, before], mixes[:, after] = 1.0 - share, share
+        source = FrameSource([(network, latents)], motion.PREVIEW, motion.PREVIEW, device=device, pictures=mixes)
+        return np.concatenate(list(source.batches())) @ LUMA
 
-    paces = [sequence.even_pace(functools.partial(mixed, a.picture, b.picture))
-             for a, b in zip(changes[:-1], changes[1:], strict=True)]
+    def still(before: int, after: int, share: float) -> np.ndarray:
+        return gray(before, after, share)[0]
+
+    def spread(before: int, after: int, share: float) -> float:
+        looks = gray(before, after, share)[1:]
+        return float(np.abs(looks - looks.mean(axis=0)).mean())
+
+    pairs = [(a.picture, b.picture) for a, b in zip(changes[:-1], changes[1:], strict=True)]
+    paces = [sequence.even_pace(functools.partial(still, *pair)) for pair in pairs]
+    gains = [sequence.steady_gains(functools.partial(spread, *pair)) for pair in pairs]
     shares = sequence.shares(changes, count, music.mix.shape[0], beats, spec.transition, paces)
     recorded = [change.record(fps, names) for change in changes]
     log.warning("covers: %s", ", ".join(f"{entry['image']} from {entry['time']:.2f} s" for entry in recorded))
-    return shares, recorded
+    return shares, gains, recorded
 
 
 def sharpening(prepared: Prepared, ladder: dict[str, Any] | None) -> float:

@@ -152,6 +152,21 @@ def test_a_job_is_named_by_its_spec_and_its_inputs_content(tmp_path):
     assert not {job.key for job in changed} & {job.key for job in jobs}
 
 
+def test_a_manifest_line_takes_a_sequence_of_covers_relative_to_its_folder(tmp_path):
+    song = tmp_path / "a.ogg"
+    song.write_bytes(SONG.read_bytes())
+    (tmp_path / "covers").mkdir()
+    for name in ("one.jpg", "two.jpg"):
+        (tmp_path / "covers" / name).write_bytes(COVER.read_bytes())
+    (tmp_path / "covers" / "two.jpg").write_bytes(COVER.read_bytes() + b"\0")  # another file: another hash
+    lines = [{"song": "a.ogg", "image": ["covers/one.jpg", "covers/two.jpg"], "size": 32, "output": "a.mp4"},
+             {"song": "a.ogg", "image": ["covers/one.jpg", "covers/two.jpg"], "size": 64, "output": "b.mp4"}]
+    jobs, bad = read_manifest(_manifest(tmp_path, lines), tmp_path / "out")
+    assert not bad and jobs[0].spec.images == (str(tmp_path / "covers" / "one.jpg"),
+                                               str(tmp_path / "covers" / "two.jpg"))
+    assert jobs[0].fit_key == jobs[1].fit_key is not None  # the sizes share the one network of both covers
+
+
 def test_a_manifest_that_cannot_be_read_is_one_error(tmp_path):
     with pytest.raises(NeuromvError, match="cannot be read"):
         read_manifest(tmp_path / "missing.jsonl", tmp_path)

@@ -98,8 +98,11 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     picture[(x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.06] = [1.0, 0.9, 0.1]
     Image.fromarray((picture * 255).astype(np.uint8)).save(folder / "cover.png")
     (folder / "everything.json").write_text(json.dumps(EVERYTHING))
+    Image.fromarray((picture[::-1, ::-1, ::-1] * 255).astype(np.uint8)).save(folder / "second.png")
+    (folder / "cue.json").write_text(json.dumps([{"picture": "second.png", "start": 1.5}]))
     return {"song": write_wav(folder / "song.wav", beat_track(3.0)[0]), "cover": folder / "cover.png",
-            "long": write_wav(folder / "long.wav", beat_track(12.0)[0]), "everything": folder / "everything.json"}
+            "long": write_wav(folder / "long.wav", beat_track(12.0)[0]), "everything": folder / "everything.json",
+            "second": folder / "second.png", "cue": folder / "cue.json"}
 
 
 #: The exports the tests play: a fitted cover, a preset with moving parameters, 2 stems with labels, every
@@ -110,6 +113,8 @@ EXPORTS = {
     "stems": lambda i: dict(song=i["song"], size="256x256", stems=2, separator="hpss", labels=True),
     "everything": lambda i: dict(song=i["song"], size="160x128", seed=3, preset=str(i["everything"])),
     "long": lambda i: dict(song=i["long"], size="128x128", preset="pulse"),
+    "sequence": lambda i: dict(song=i["song"], image=[str(i["cover"]), str(i["second"])], cue=i["cue"],
+                               size="128x96", steps=40),
 }
 
 
@@ -170,6 +175,18 @@ def test_the_canvas_shows_torchs_frames(player, exports, name):
         assert np.abs(drawn - plain).mean() > 2 * np.abs(drawn - expected).mean()
     if name == "stems":  # two panels side by side, the labels drawn
         assert source.width == 512 and prepared.labels
+
+
+def test_the_canvas_shows_a_sequence_of_covers_as_torch_draws_it(player, exports):
+    _, prepared = exports("sequence")
+    source, shares = prepared.frames(), prepared.pictures
+    change = prepared.made.changes[1]["frame"]
+    moving = np.flatnonzero((shares > 0).sum(axis=1) == 2)
+    assert change == 45 and moving.size > 3 and moving[-1] == change - 1
+    page = player("sequence")
+    for k in (0, int(moving[0]), int(moving[moving.size // 2]), change, source.count - 1):
+        error = np.abs(page.frame(k).astype(float) - source.frame(k).astype(float))
+        assert error.mean() <= 0.5 and np.percentile(error, 99.9) <= 3, (k, error.mean(), np.percentile(error, 99.9))
 
 
 def test_the_page_computes_the_renderers_parameters(player, exports):

@@ -149,3 +149,20 @@ def test_the_spec_takes_a_list_of_covers_and_the_video_records_them(tmp_path):
     again = like(video)  # both covers are beside the video
     assert again.images == tuple(str(tmp_path / name) for name in ("rings.png", "stripes.png"))
 
+    shown = subprocess.run([sys.executable, "-m", "neuromv", "info", str(video)], capture_output=True, text=True,
+                           timeout=120)
+    assert shown.returncode == 0 and "stripes.png from" in shown.stdout, shown.stderr
+
+
+def test_with_stems_every_panel_follows_the_same_sequence(tmp_path):
+    song, covers = two_halves(tmp_path / "halves.wav"), pictures(tmp_path)
+    prepared = prepare(make_spec(song=song, image=list(covers), size=32, steps=300, quiet=True, stems=2,
+                                 separator="hpss", cache=False))
+    change = prepared.made.changes[1]["frame"]
+    frames = _frames(prepared)  # two 32² panels side by side
+    own = [np.asarray(Image.open(path).convert("RGB").resize((32, 32), Image.Resampling.LANCZOS), np.float64)
+           for path in covers]
+    for left in (0, 32):
+        for span, mine, other in ((range(5, change - 40, 10), 0, 1), (range(change + 5, len(frames), 10), 1, 0)):
+            panel = [frames[k][:, left:left + 32] for k in span]
+            assert np.mean([ssim(p, own[mine]) - ssim(p, own[other]) for p in panel]) > 0.1

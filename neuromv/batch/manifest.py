@@ -67,6 +67,9 @@ def _absolute(options: dict[str, Any], folder: Path) -> dict[str, Any]:
             (name == "preset" and isinstance(value, str) and value.endswith(".json"))
         if is_file and isinstance(value, str) and value and not os.path.isabs(value):
             resolved[name] = str(folder / value)
+        elif is_file and isinstance(value, list):  # a sequence of covers
+            resolved[name] = [str(folder / v) if isinstance(v, str) and v and not os.path.isabs(v) else v
+                              for v in value]
     return resolved
 
 

@@ -3,8 +3,9 @@ loopback server for such a folder (:class:`Server`, :func:`play`).
 
 The folder holds the player (``index.html`` and its JavaScript modules, nothing fetched from another origin), the
 networks' weights, each panel's latent terms, the excerpt's feature bank and the presets to choose from (the player
-computes their parameter tracks with the same semantics as :mod:`neuromv.presets`), the song as AAC, and the stems'
-labels. ``data.json`` describes ``data.bin``, a run of little-endian float32 arrays. Frame k in the browser is the
+computes their parameter tracks with the same semantics as :mod:`neuromv.presets`), the song as AAC, the stems'
+labels, and a sequence of covers' shares of each frame (each picture's coordinate half is among the weights).
+``data.json`` describes ``data.bin``, a run of little-endian float32 arrays. Frame k in the browser is the
 same function of k as in the MP4 (docs/player.md).
 """
 
@@ -43,10 +44,6 @@ AUDIO_FILE, AUDIO_BITRATE = "song.m4a", "160k"
 DATA_FILE, HEADER_FILE, LABELS_FILE = "data.bin", "data.json", "labels.png"
 #: The tensors of a network the player needs (the latent layer is folded into the latent terms).
 _SKIPPED = ("latent.weight",)
-
-
-_NO_SEQUENCE = ("the browser player shows one cover; a sequence of covers (--image given more than once) renders "
-                "to an MP4 with neuromv render")
 
 
 def _check_folder(folder: Path, overwrite: bool) -> None:
@@ -114,6 +111,9 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
         "width": width, "height": height, "columns": columns, "rows": rows,
         "networks": described, "panels": panels,
         "features": {"names": list(bank.names), "array": arrays.add("features", bank.values)},
+        "pictures": None if prepared.pictures is None else {
+            "count": prepared.pictures.shape[1], "array": arrays.add("pictures", prepared.pictures),
+            "changes": prepared.made.changes},
         "presets": offered, "preset": default,
         "calm": {"preset": default, "window": taming.window if (taming := prepared.moves.taming) else 1},
         "sharpen": {"preset": default, "amount": prepared.sharpen, "taps": list(TAPS)},
@@ -138,8 +138,6 @@ def write_web(prepared: Prepared, folder: str | Path, *, overwrite: bool = False
     temporary name, then renamed; an existing folder is replaced only with ``overwrite``)."""
     folder = Path(folder)
     _check_folder(folder, overwrite)
-    if prepared.pictures is not None:
-        raise OptionError(_NO_SEQUENCE)
     try:
         with Partial(folder, folder=True) as partial:
             _write_folder(prepared, partial.temporary)
@@ -188,8 +186,6 @@ def export_web(song: str | Path | None = None, folder: str | Path | None = None,
         raise OptionError("no song given: name one (neuromv export-web SONG) or use a spec that has one")
     target = Path(folder if folder is not None else spec.output or default_folder(spec))
     _check_folder(target, spec.overwrite)
-    if len(spec.images) > 1:
-        raise OptionError(_NO_SEQUENCE)
     device = pick_device(spec.device)
     with cpu_threads(spec.threads):
         return write_web(prepare(spec, device), target, overwrite=spec.overwrite)

@@ -10,7 +10,7 @@
 import { FULL_SCREEN, floatLayers, program } from './gl.js';
 import { fieldSource, frameSource } from './shader.js';
 import { EXACT } from './warps.js';
-import { fitBlocks, uploadWeights } from './weights.js';
+import { coordinateRows, fitBlocks, uploadWeights } from './weights.js';
 
 /** A network on the GPU: its weights, its programs, and its coordinate terms for the current grid. */
 export class Network {
@@ -27,7 +27,24 @@ export class Network {
     this.programs = {};
     this.terms = null;
     this.termsKey = null;
+    this.kept = new Map();  // the pictures' terms on the current grid, by key
+    this.grid = null;
+    this.rowsKey = '0';  // whose coordinate rows the weights texture holds
     this.framebuffer = gl.createFramebuffer();
+  }
+
+  /** Put the coordinate rows of a frame with `shares` of the pictures (null: one picture) in the weights texture,
+   * unless they are there; returns their key. */
+  useCoordinates(shares) {
+    const key = shares ? Array.from(shares).join(',') : '0';
+    if (key === this.rowsKey) return key;
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D, this.weights);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, this.net.width, this.net.h4, gl.RGBA, gl.FLOAT,
+      coordinateRows(this.net, shares));
+    gl.bindTexture(gl.TEXTURE_2D, null);
+    this.rowsKey = key;
+    return key;
   }
 
   /** The frame pass of `mode`, compiled once. */
@@ -45,15 +62,27 @@ export class Network {
   }
 
   /** Compute the coordinate terms on a `width` x `height` grid spanning [-reach, reach] (reach 1: the panel's
-   * own pixels), unless they are already there. */
-  prepareTerms(width, height, reach) {
-    const key = `${width}x${height}@${reach}`;
+   * own pixels), of a frame with `shares` of a sequence's pictures (null: one picture), unless they are already
+   * there. Each picture's own are kept for its frames; a mix's last for one frame. */
+  prepareTerms(width, height, reach, shares = null) {
+    const grid = `${width}x${height}@${reach}`;
+    const key = `${grid}/${this.useCoordinates(shares)}`;
     if (this.termsKey === key) return;
     const gl = this.gl;
-    if (this.terms) gl.deleteTexture(this.terms);
-    this.terms = null;
+    if (this.terms && !this.kept.has(this.termsKey)) gl.deleteTexture(this.terms);  // a mix's, drawn
+    if (grid !== this.grid) {  // another grid: nothing kept holds
+      for (const texture of this.kept.values()) gl.deleteTexture(texture);
+      this.kept.clear();
+      this.grid = grid;
+    }
     this.termsKey = null;
+    this.terms = this.kept.get(key) || null;
+    if (this.terms) {
+      this.termsKey = key;
+      return;
+    }
     this.terms = floatLayers(gl, width, height, this.net.h4);
+    if (!shares || Array.from(shares).includes(1)) this.kept.set(key, this.terms);
     if (!this.fieldProgram) this.fieldProgram = program(gl, FULL_SCREEN, fieldSource(this.net, this.draws));
     gl.useProgram(this.fieldProgram);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);

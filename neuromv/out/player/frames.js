@@ -33,6 +33,8 @@ export class Frames {
       if (column < 0) throw new Error(`the export has no feature ${JSON.stringify(name)}`);
       return Float64Array.from({ length: this.count }, (_, k) => features[k * names.length + column]);
     };
+    // a sequence of covers: each frame's share of each picture, which every panel's network shows
+    this.pictures = header.pictures ? array(header.pictures.array) : null;
     this.presets = header.presets;
     this.overlay = overlay ? imageTexture(gl, overlay) : null;
     this.scale = 1;
@@ -87,15 +89,19 @@ export class Frames {
     // the render's sharpening goes with its own preset (as its flash limit's smoothing does)
     const sharpen = this.sharpen && this.preset.name === this.header.sharpen.preset ? this.header.sharpen.amount : 0;
     const target = sharpen ? this.sharpen.target(...canvas) : null;
+    const count = this.pictures ? this.header.pictures.count : 0;
+    const shares = this.pictures ? this.pictures.subarray(k * count, (k + 1) * count) : null;
     this.panels.forEach((panel, index) => {
       const network = panel.network;
-      if (mode === STILL) network.prepareTerms(w, h, 1);
+      if (mode === STILL) network.prepareTerms(w, h, 1, shares);
+      else if (mode === EXACT) network.useCoordinates(shares);
       else if (mode === FIELD) {
         try {
-          network.prepareTerms(side, side, reach);
+          network.prepareTerms(side, side, reach, shares);
         } catch (error) {  // the GPU cannot hold the field: each frame's terms exactly, as above MAX_WARP_FIELD
           console.warn(`neuromv: ${error.message}; computing each frame's terms instead`);
           this.field.mode = mode = EXACT;
+          network.useCoordinates(shares);
         }
       }
       gl.bindFramebuffer(gl.FRAMEBUFFER, target);  // computing the terms bound their own

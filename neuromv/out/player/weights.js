@@ -4,19 +4,27 @@
 //
 // The texture's rows: 0..h4-1 the first layer's coordinate weights (x, y, r, bias, the Fourier sines, the cosines),
 // h4 and h4+1 the Fourier frequencies, then each hidden layer's h4 rows (column 4 h4: the biases), then the output
-// layer's row.
+// layer's row. A network that holds several pictures (a sequence of covers) has a coordinate half per picture: the
+// first h4 rows hold the one the frame shows, or a mix of them (coordinateRows).
 
 import { floatTexture } from './gl.js';
 
-/** The first layer's coordinate weights and biases, and the Fourier frequencies, into `put`'s rows. */
-function packCoordinates(put, arrays, { hidden, fourier }, h4, k4) {
-  const coords = arrays['coords.weight'];
+/** Picture `p`'s coordinate weights and biases (`coords` for 0, `more_coords.{p - 1}` after it). */
+function pictureArrays(arrays, p) {
+  const name = p === 0 ? 'coords' : `more_coords.${p - 1}`;
+  return { weight: arrays[`${name}.weight`], bias: arrays[`${name}.bias`] };
+}
+
+/** The first layer's coordinate weights and biases (of picture `p`), and the Fourier frequencies, into `put`'s
+ * rows. */
+function packCoordinates(put, arrays, { hidden, fourier }, h4, k4, p = 0) {
+  const { weight: coords, bias } = pictureArrays(arrays, p);
   const inputs = 3 + 2 * fourier;
   for (let o = 0; o < hidden; o++) {
     const row = Math.floor(o / 4);
     const unit = o % 4;
     for (let c = 0; c < 3; c++) put(row, c, unit, coords[o * inputs + c]);
-    put(row, 3, unit, arrays['coords.bias'][o]);
+    put(row, 3, unit, bias[o]);
     for (let k = 0; k < fourier; k++) {
       put(row, 4 + k, unit, coords[o * inputs + 3 + k]);
       put(row, 4 + 4 * k4 + k, unit, coords[o * inputs + 3 + fourier + k]);
@@ -62,7 +70,29 @@ export function packWeights(config, arrays) {
   const put = (row, column, unit, value) => { data[(row * width + column) * 4 + unit] = value; };
   packCoordinates(put, arrays, config, h4, k4);
   packLayers(put, arrays, config, h4);
-  return { width, rows, data, h4, k4, hidden, layers, fourier };
+  const pictures = [data.slice(0, width * h4 * 4)];  // each picture's first h4 rows
+  for (let p = 1; p < (config.pictures || 1); p++) {
+    const rows4 = new Float32Array(width * h4 * 4);
+    const putRow = (row, column, unit, value) => { if (row < h4) rows4[(row * width + column) * 4 + unit] = value; };
+    packCoordinates(putRow, arrays, config, h4, k4, p);
+    pictures.push(rows4);
+  }
+  return { width, rows, data, h4, k4, hidden, layers, fourier, pictures };
+}
+
+/** The first h4 rows for a frame with `shares` of the pictures (null: picture 0): a picture's own, or the
+ * pictures' rows mixed in its shares (the coordinate half is linear in them). */
+export function coordinateRows(packed, shares) {
+  if (!shares) return packed.pictures[0];
+  const whole = shares.indexOf(1);
+  if (whole >= 0) return packed.pictures[whole];
+  const out = new Float32Array(packed.pictures[0].length);
+  shares.forEach((share, p) => {
+    if (share <= 0) return;
+    const rows = packed.pictures[p];
+    for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i] + Math.fround(share * rows[i]));
+  });
+  return out;
 }
 
 /** Whether every layer's weights fit a uniform block (one binding a layer) on this GPU. */
