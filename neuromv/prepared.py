@@ -423,6 +423,9 @@ def picture_shares(spec: RenderSpec, network: cppn.CPPN, music: Music, changes: 
     gains = [sequence.steady_gains(functools.partial(spread, *pair)) for pair in pairs]
     shares = sequence.shares(changes, count, music.mix.shape[0], beats, spec.transition, paces)
     recorded = [change.record(fps, names) for change in changes]
+    for entry, (before, change) in zip(recorded[1:], zip(changes[:-1], changes[1:], strict=True), strict=True):
+        moving = np.flatnonzero(shares[before.frame:change.frame, change.picture] > 0)  # its transition's frames
+        entry["transition_from"] = before.frame + int(moving[0]) if moving.size else change.frame
     log.warning("covers: %s", ", ".join(f"{entry['image']} from {entry['time']:.2f} s" for entry in recorded))
     return shares, gains, recorded
 

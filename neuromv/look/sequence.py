@@ -47,7 +47,8 @@ class Change:
     picture: int
 
     def record(self, fps: Fraction, names: Sequence[str]) -> dict[str, Any]:
-        """As the video records it: the frame, its time in the video, the picture's index and file name."""
+        """As the video records it: the frame, its time in the video, the picture's index and file name (and, added by
+        the render, the first frame of its transition)."""
         return {"frame": self.frame, "time": round(self.frame / float(fps), 4), "picture": self.picture,
                 "image": names[self.picture]}
 
