@@ -7,11 +7,12 @@ the fit's cost and the per-frame cost.
 
 Each row renders an excerpt at 256² with the default look, end to end (the fit included), and reads the MP4 back.
 Per section (from 10 frames after a change to 40 before the next): every 5th frame's SSIM against its picture as
-the render frames it (mean / 10th percentile), detail (the frames' Laplacian energy over the picture's) and motion
-(gray levels a frame). The transitions: the largest change from one frame to the next within them, over the
-video's median change. Whole video: reactivity and flashes (neuromv score). Then the same song with the first cover
-alone, for the time. Last, the per-frame cost: 90 frames at 512² drawn by a one-picture network and by a
-four-picture one away from its changes (best of three each).
+the render frames it (mean / 10th percentile), detail (the frames' Laplacian energy over the picture's), motion
+(gray levels a frame) and reactivity (as neuromv score measures it, on the section alone). The transitions: the
+largest change from one frame to the next within them, over the video's median change. Whole video: reactivity
+and flashes (neuromv score). Then the same song with the first cover alone, for the time. Last, the per-frame
+cost: 90 frames at 512² drawn by a one-picture network and by a four-picture one away from its changes (best of
+three each).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import neuromv
 from neuromv.look.effects import LUMA
 from neuromv.network import cppn
 from neuromv.network.image import framed_like, load_image, resize_image
-from neuromv.scoring import laplacian_energy, ssim
+from neuromv.scoring import CHANGE_SIDE, lagged, laplacian_energy, onset_strength, ssim, visual_change
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -40,7 +41,10 @@ SIZE = 256
 
 def sections(video: Path, covers: list[Path]) -> tuple[list[str], list[str]]:
     """Each section's figures against its own picture, and each transition's largest change a frame."""
-    frames = np.concatenate(list(neuromv.read_frames(video))).astype(np.float64)
+    frames = neuromv.read_frames(video).astype(np.float64)
+    gray = neuromv.read_frames(video, size=(CHANGE_SIDE, CHANGE_SIDE), gray=True)
+    onset = onset_strength(neuromv.read_audio(video, 22050), 22050, 30, gray.shape[0])
+    seen = visual_change(gray)
     changes = neuromv.probe(video).metadata["made"]["pictures"]
     pictures = [load_image(path) for path in covers]
     pictures = [pictures[0], *(framed_like(p, pictures[0].shape) for p in pictures[1:])]
@@ -53,9 +57,11 @@ def sections(video: Path, covers: list[Path]) -> tuple[list[str], list[str]]:
         picture = own[entry["picture"]]
         found = [ssim(frames[k], picture) for k in shown]
         detail = np.mean([laplacian_energy(frames[k] @ LUMA) for k in shown]) / laplacian_energy(picture @ LUMA)
+        part = slice(ends[index] + 10, ends[index + 1] - 40)
+        react = max(lagged(onset[part], seen[part], lag) for lag in (-1, 0, 1))
         rows.append(f"{entry['image']} from {entry['time']:.1f} s: SSIM {np.mean(found):.2f} / "
-                    f"{np.percentile(found, 10):.2f}, detail {detail:.2f}, "
-                    f"motion {change[ends[index] + 10:ends[index + 1] - 40].mean():.1f}")
+                    f"{np.percentile(found, 10):.2f}, detail {detail:.2f}, motion {change[part].mean():.1f}, "
+                    f"reactivity {react:.2f}")
     median = float(np.median(change))
     moves = [f"{change[c['transition_from'] - 1:c['frame']].max() / median:.1f}x" for c in changes[1:]]
     return rows, moves
@@ -102,7 +108,7 @@ def figure(path: Path, song: Path, covers: list[Path], folder: Path) -> None:
 
     video = neuromv.render(song, folder / "figure.mp4", image=[str(c) for c in covers], size=SIZE, start=5.0,
                            duration=20.0, quiet=True, overwrite=True)
-    frames = np.concatenate(list(neuromv.read_frames(video)))
+    frames = neuromv.read_frames(video)
     changes = neuromv.probe(video).metadata["made"]["pictures"]
     ends = [c["frame"] for c in changes] + [frames.shape[0]]
     shown: list[tuple[int, str]] = []

@@ -305,6 +305,21 @@ def label_overlay(names: Sequence[str], width: int, height: int, columns: int, r
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
 
+def sharpen_amounts(amount: float | Sequence[float], pictures: np.ndarray | None) -> float | np.ndarray:
+    """The sharpening of every frame: one amount, or with a sequence of covers' ``pictures`` shares ([frames,
+    pictures]) and an amount a picture (``amount``), float32 [frames]: each frame's mix of them (a picture's own
+    frames its own, exactly)."""
+    if isinstance(amount, (int, float)):
+        return float(amount)
+    amounts = np.asarray(amount, np.float32)
+    if pictures is None or amounts.shape != (pictures.shape[1],):
+        raise OptionError(f"{len(amounts)} sharpening amounts do not fit "
+                          f"{'one picture' if pictures is None else f'{pictures.shape[1]} pictures'}")
+    whole = pictures.max(axis=1) == 1.0
+    mixed = (pictures @ amounts).astype(np.float32)
+    return np.where(whole, amounts[pictures.argmax(axis=1)], mixed).astype(np.float32)
+
+
 class FrameSource:
     """The frames of a video, frame k a pure function of k: its latent rows (one per panel), the networks and the
     frame size; never of the batch it is drawn in, the frame drawing started at or the order.
@@ -314,15 +329,16 @@ class FrameSource:
     panel) at each panel's top left. One panel without labels is the network's frame itself. ``params``: a preset's
     parameter tracks (row k for frame k), applied to every panel; None: classic. ``pictures``: with networks that
     hold several pictures, float32 [frames, pictures], how much of each picture's code frame k has (row k; every
-    panel follows it). ``sharpen``: the amount of :func:`detail.sharpen` applied to the whole frame last (0: none).
+    panel follows it). ``sharpen``: the amount of :func:`detail.sharpen` applied to the whole frame last (0: none);
+    with ``pictures``, one amount a picture, frame k's the mix of them in its shares.
     """
 
     def __init__(self, panels: Sequence[tuple[CPPN, np.ndarray]], width: int, height: int, *, layout: str = "row",
                  labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
                  batch_size: int | None = None, precision: str | None = "auto", params: ParamTracks | None = None,
-                 pictures: np.ndarray | None = None, sharpen: float = 0.0):
+                 pictures: np.ndarray | None = None, sharpen: float | Sequence[float] = 0.0):
         self.device, dtype = _device_and_dtype(device, batch_size, precision)
-        self.sharpen = sharpen
+        self.sharpen = sharpen_amounts(sharpen, pictures)
         counts = {latents.shape[0] for _, latents in panels}
         if len(counts) != 1:
             raise OptionError(f"panels have different numbers of frames: {sorted(counts)}")
@@ -345,7 +361,12 @@ class FrameSource:
     def draw(self, first: int, size: int) -> torch.Tensor:
         """Frames ``first .. first + size`` as uint8 [size, height, width, 3] on the device. Safe from several
         threads at once."""
-        return sharpen(self._composed(first, size), self.sharpen)
+        frames = self._composed(first, size)
+        if isinstance(self.sharpen, float):
+            return sharpen(frames, self.sharpen)
+        amounts = self.sharpen[first:first + size]  # runs of frames with the same amount
+        cuts = [0, *(np.flatnonzero(amounts[1:] != amounts[:-1]) + 1), size]
+        return torch.cat([sharpen(frames[a:b], float(amounts[a])) for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
 
     def _composed(self, first: int, size: int) -> torch.Tensor:
         """:meth:`draw` before the sharpening: the panels and their labels."""

@@ -70,7 +70,8 @@ def influence(prepared: Prepared, side: int = SIDE, pairs: int = PAIRS) -> Influ
     size = preview_size(spec.panel_size, side)
 
     def gray(panels: motion.Panels, tracks: Any, at: tuple[int, int] = size) -> np.ndarray:
-        frames = motion.preview(spec, panels, tracks, device, rows, size=at, sharpen=prepared.sharpen)
+        frames = motion.preview(spec, panels, tracks, device, rows, size=at, sharpen=prepared.sharpen,
+                                pictures=prepared.pictures)
         return frames.astype(np.float32) @ np.asarray(LUMA, np.float32)  # [2 m, h, w]
 
     shown, still = gray(prepared.panels, params), gray(frozen, params)

@@ -82,7 +82,8 @@ class Prepared:
     latents [frames, latent_dim]) per panel; one panel without stems. ``made``: what was found on the way.
     ``moves``: the look's parameter tracks and how they were scaled and tamed. ``labels``: the stem names to draw on
     the panels, or None. ``sharpen``: the amount of :func:`sharpen.sharpen` on every frame (a faithful fit's: the
-    cover's fine detail at this size; 0 for the others). ``pictures``: with a sequence of covers, float32 [frames,
+    cover's fine detail at this size; 0 for the others; one a picture for a sequence of covers, each picture's frames
+    against its own detail). ``pictures``: with a sequence of covers, float32 [frames,
     pictures], each frame's share of each (:func:`sequence.shares`); None with one.
     """
 
@@ -93,7 +94,7 @@ class Prepared:
     made: Made
     moves: Moves = field(default_factory=Moves)
     labels: list[str] | None = None
-    sharpen: float = 0.0
+    sharpen: float | tuple[float, ...] = 0.0
     pictures: np.ndarray | None = None
 
     @property
@@ -132,7 +133,7 @@ class Inputs:
     features: learned.Autoencoder | None
     network: cppn.CPPN
     aspect: float | None
-    ladder: dict[str, Any] | None
+    ladder: dict[str, Any] | list[dict[str, Any]] | None
 
     @property
     def cover(self) -> np.ndarray | None:
@@ -237,8 +238,8 @@ def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
     else:
         network, ladder = _new_network(spec, features, look), None
         aspect = cover.shape[1] / cover.shape[0] if cover is not None else None
-    if cover is not None and look.faithful:
-        ladder = sharpen.ladder(cover)  # as the saved network keeps it, so that its renders sharpen as this one
+    if covers and look.faithful:  # as the saved network keeps it, so that its renders sharpen as this one
+        ladder = sharpen.ladder(covers[0]) if len(covers) == 1 else [sharpen.ladder(each) for each in covers]
     network = given or network
     return Inputs(_resolved(spec, network.config, aspect, look), covers, features, network, aspect, ladder)
 
@@ -430,15 +431,23 @@ def picture_shares(spec: RenderSpec, network: cppn.CPPN, music: Music, changes: 
     return shares, gains, recorded
 
 
-def sharpening(prepared: Prepared, ladder: dict[str, Any] | None) -> float:
+def sharpening(prepared: Prepared, ladder: dict[str, Any] | list[dict[str, Any]] | None) -> float | tuple[float, ...]:
     """The :func:`sharpen.amount` of a faithful look's frames (:data:`sharpen.SAMPLES` of them, spread over the
-    video) that gives them the cover's fine detail (``ladder``) at the frame's size; 0 for the other looks."""
+    video) that gives them the cover's fine detail (``ladder``) at the frame's size; 0 for the other looks. A
+    sequence of covers has an amount a picture, each from that picture's own frames and its own detail."""
     if not presets.load(prepared.spec.preset).faithful or not ladder:
         return 0.0
-    energy = sharpen.cover_energy(ladder, prepared.spec.panel_size)
     source = prepared.frames()
-    rows = np.unique(np.linspace(0, source.count - 1, sharpen.SAMPLES).round().astype(int))
-    return sharpen.amount(np.stack([source.frame(int(k)) for k in rows]), energy)
+
+    def amount(frames: np.ndarray, kept: dict[str, Any]) -> float:
+        rows = frames[np.unique(np.linspace(0, frames.size - 1, sharpen.SAMPLES).round().astype(int))]
+        return sharpen.amount(np.stack([source.frame(int(k)) for k in rows]),
+                              sharpen.cover_energy(kept, prepared.spec.panel_size))
+
+    if prepared.pictures is None or not isinstance(ladder, list):
+        return amount(np.arange(source.count), ladder[0] if isinstance(ladder, list) else ladder)
+    shown = [np.flatnonzero(prepared.pictures[:, index] == 1.0) for index in range(len(ladder))]
+    return tuple(amount(frames, kept) if frames.size else 0.0 for frames, kept in zip(shown, ladder, strict=True))
 
 
 def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:

@@ -76,10 +76,10 @@ def limits_flashes(spec: RenderSpec) -> bool:
 
 def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
             rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
-            sharpen: float = 0.0, pictures: np.ndarray | None = None) -> np.ndarray:
+            sharpen: float | tuple[float, ...] = 0.0, pictures: np.ndarray | None = None) -> np.ndarray:
     """uint8 [frames, h, w, 3]: every frame, or frames ``rows`` alone (each a pure function of its rows), each panel
-    ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen``, with a sequence of
-    covers' ``pictures`` shares."""
+    ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen`` (one amount, or one a
+    picture), with a sequence of covers' ``pictures`` shares."""
     if rows is not None:
         panels = [(network, latents[rows]) for network, latents in panels]
         params = None if params is None else replace(params, values=params.values[rows])

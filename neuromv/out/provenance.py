@@ -42,7 +42,7 @@ def made(prepared: Prepared, encoding: Encoding) -> dict[str, Any]:
     if found.changes is not None:
         facts["pictures"] = found.changes
     if prepared.sharpen:
-        facts["sharpen"] = prepared.sharpen
+        facts["sharpen"] = list(prepared.sharpen) if isinstance(prepared.sharpen, tuple) else prepared.sharpen
     return {
         "format": FORMAT, "neuromv": __version__, "spec": prepared.spec.record(), **found.hashes,
         "made": {"device": prepared.device.type, "frames": prepared.frame_count,

@@ -116,7 +116,8 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
             "changes": prepared.made.changes},
         "presets": offered, "preset": default,
         "calm": {"preset": default, "window": taming.window if (taming := prepared.moves.taming) else 1},
-        "sharpen": {"preset": default, "amount": prepared.sharpen, "taps": list(TAPS)},
+        "sharpen": {"preset": default, "taps": list(TAPS),  # one amount a picture for a sequence of covers
+                    "amount": list(prepared.sharpen) if isinstance(prepared.sharpen, tuple) else prepared.sharpen},
         "constants": player_constants(),
         "spec": spec.record(),
     }

@@ -38,7 +38,8 @@ export class Frames {
     this.presets = header.presets;
     this.overlay = overlay ? imageTexture(gl, overlay) : null;
     this.scale = 1;
-    this.sharpen = header.sharpen && header.sharpen.amount !== 0 ? new Sharpen(gl, header.sharpen.taps) : null;
+    const amounts = header.sharpen ? [].concat(header.sharpen.amount) : [0];  // one a picture for a sequence
+    this.sharpen = amounts.some((amount) => amount !== 0) ? new Sharpen(gl, header.sharpen.taps) : null;
     this.use(header.preset);
   }
 
@@ -87,10 +88,10 @@ export class Frames {
     const colour = this.colours ? colourMatrix(this.values, k, this.constants) : null;
     const light = this.lights ? lightOf(this.values, k, this.constants) : null;
     // the render's sharpening goes with its own preset (as its flash limit's smoothing does)
-    const sharpen = this.sharpen && this.preset.name === this.header.sharpen.preset ? this.header.sharpen.amount : 0;
-    const target = sharpen ? this.sharpen.target(...canvas) : null;
     const count = this.pictures ? this.header.pictures.count : 0;
     const shares = this.pictures ? this.pictures.subarray(k * count, (k + 1) * count) : null;
+    const sharpen = this.sharpen && this.preset.name === this.header.sharpen.preset ? this.sharpenAt(shares) : 0;
+    const target = sharpen ? this.sharpen.target(...canvas) : null;
     this.panels.forEach((panel, index) => {
       const network = panel.network;
       if (mode === STILL) network.prepareTerms(w, h, 1, shares);
@@ -118,6 +119,18 @@ export class Frames {
     });
     if (sharpen) this.sharpen.apply(sharpen);
     return k;
+  }
+
+  /** The render's sharpening of a frame with `shares` of a sequence's pictures (null: one picture): its picture's
+   * amount, or between two the mix of theirs (neuromv/draw.py's sharpen_amounts). */
+  sharpenAt(shares) {
+    const amount = this.header.sharpen.amount;
+    if (!Array.isArray(amount)) return amount;
+    const whole = shares.indexOf(1);
+    if (whole >= 0) return amount[whole];
+    let mixed = 0;
+    shares.forEach((share, p) => { mixed = Math.fround(mixed + Math.fround(share * amount[p])); });
+    return mixed;
   }
 
   /** Frame k's parameters (for the tests and the page): {name: value}. */
