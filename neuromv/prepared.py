@@ -241,6 +241,9 @@ def read_inputs(spec: RenderSpec, given: cppn.CPPN | None = None) -> Inputs:
     if covers and look.faithful:  # as the saved network keeps it, so that its renders sharpen as this one
         ladder = sharpen.ladder(covers[0]) if len(covers) == 1 else [sharpen.ladder(each) for each in covers]
     network = given or network
+    if spec.cue is not None and network.config.pictures == 1:
+        raise OptionError(f"cue {spec.cue!r} needs a sequence of covers, but the saved model {spec.model!r} holds "
+                          "one picture; give --image more than once instead")
     return Inputs(_resolved(spec, network.config, aspect, look), covers, features, network, aspect, ladder)
 
 

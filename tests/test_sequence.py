@@ -166,3 +166,15 @@ def test_with_stems_every_panel_follows_the_same_sequence(tmp_path):
         for span, mine, other in ((range(5, change - 40, 10), 0, 1), (range(change + 5, len(frames), 10), 1, 0)):
             panel = [frames[k][:, left:left + 32] for k in span]
             assert np.mean([ssim(p, own[mine]) - ssim(p, own[other]) for p in panel]) > 0.1
+
+
+def test_a_cue_file_with_a_one_picture_model_and_the_classic_look_with_two_covers(tmp_path):
+    song, covers = two_halves(tmp_path / "halves.wav"), pictures(tmp_path)
+    model = tmp_path / "one.pt"
+    neuromv.render(song, tmp_path / "one.mp4", image=covers[0], size=32, steps=0, quiet=True, duration=2.0,
+                   save_model=model, preset="classic")
+    (tmp_path / "cue.json").write_text(json.dumps([{"picture": 0, "start": 1.0}]))
+    with pytest.raises(neuromv.OptionError, match="holds one picture"):
+        prepare(make_spec(song=song, model=model, cue=tmp_path / "cue.json", size=32, quiet=True))
+    classic = prepare(make_spec(song=song, image=list(covers), size=32, steps=100, quiet=True, preset="classic"))
+    assert classic.pictures is not None and classic.made.changes[1]["image"] == "stripes.png"
