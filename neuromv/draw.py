@@ -177,6 +177,13 @@ def latent_terms(model: CPPN, latents: np.ndarray) -> torch.Tensor:
     return host.latent_term(torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32)))
 
 
+def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of equal rows of ``rows`` ([n] or [n, k]), in order."""
+    changed = rows[1:] != rows[:-1]
+    cuts = [0, *(np.flatnonzero(changed if changed.ndim == 1 else changed.any(axis=1)) + 1), rows.shape[0]]
+    return list(zip(cuts[:-1], cuts[1:], strict=True))
+
+
 class _Drawer:
     """One CPPN ready to draw ``width`` x ``height`` frames from ``latents``: its coordinate term computed once;
     ``drawer(first, size)`` renders latent rows ``first .. first + size`` as a uint8 [size, height, width, 3] tensor on
@@ -238,11 +245,9 @@ class _Drawer:
             return torch.cat([self._draw(self.warp(k), k, 1) for k in range(first, first + size)])
         if self.pictures is None:
             return self._draw(self._coord_term(first), first, size)
-        # runs of frames with the same shares of the pictures: a picture's frames together, a change's one by one
-        shares = self.pictures[first:first + size]
-        cuts = [0, *(np.flatnonzero(np.any(shares[1:] != shares[:-1], axis=1)) + 1), size]
+        # a picture's frames together, a change's one by one
         return torch.cat([self._draw(self._coord_term(first + a), first + a, b - a)
-                          for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+                          for a, b in _runs(self.pictures[first:first + size])])
 
     def _draw(self, coord_term: torch.Tensor, first: int, size: int) -> torch.Tensor:
         """Frames ``first .. first + size`` over the [pixels, hidden] ``coord_term``: uint8 [size, H, W, 3]."""
@@ -364,9 +369,8 @@ class FrameSource:
         frames = self._composed(first, size)
         if isinstance(self.sharpen, float):
             return sharpen(frames, self.sharpen)
-        amounts = self.sharpen[first:first + size]  # runs of frames with the same amount
-        cuts = [0, *(np.flatnonzero(amounts[1:] != amounts[:-1]) + 1), size]
-        return torch.cat([sharpen(frames[a:b], float(amounts[a])) for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+        amounts = self.sharpen[first:first + size]
+        return torch.cat([sharpen(frames[a:b], float(amounts[a])) for a, b in _runs(amounts)])
 
     def _composed(self, first: int, size: int) -> torch.Tensor:
         """:meth:`draw` before the sharpening: the panels and their labels."""

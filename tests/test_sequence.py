@@ -49,6 +49,12 @@ def pictures(folder: Path) -> tuple[Path, Path]:
     return paths
 
 
+def _own(covers, side: int) -> list[np.ndarray]:
+    """Each picture at ``side``², as a frame shows it."""
+    return [np.asarray(Image.open(path).convert("RGB").resize((side, side), Image.Resampling.LANCZOS), np.float64)
+            for path in covers]
+
+
 def _frames(prepared) -> np.ndarray:
     return np.concatenate(list(prepared.frames().batches())).astype(np.float64)
 
@@ -77,8 +83,7 @@ def test_each_half_looks_like_its_own_picture_and_the_transition_is_an_in_betwee
     prepared, covers = sequenced
     frames = _frames(prepared)
     change = prepared.made.changes[1]["frame"]
-    own = [np.asarray(Image.open(path).convert("RGB").resize((48, 48), Image.Resampling.LANCZOS), np.float64)
-           for path in covers]
+    own = _own(covers, 48)
     for span, mine, other in ((range(10, change - 40, 10), 0, 1), (range(change + 5, frames.shape[0], 10), 1, 0)):
         near = [ssim(frames[k], own[mine]) for k in span]
         far = [ssim(frames[k], own[other]) for k in span]
@@ -160,8 +165,7 @@ def test_with_stems_every_panel_follows_the_same_sequence(tmp_path):
                                  separator="hpss", cache=False))
     change = prepared.made.changes[1]["frame"]
     frames = _frames(prepared)  # two 32² panels side by side
-    own = [np.asarray(Image.open(path).convert("RGB").resize((32, 32), Image.Resampling.LANCZOS), np.float64)
-           for path in covers]
+    own = _own(covers, 32)
     for left in (0, 32):
         for span, mine, other in ((range(5, change - 40, 10), 0, 1), (range(change + 5, len(frames), 10), 1, 0)):
             panel = [frames[k][:, left:left + 32] for k in span]
