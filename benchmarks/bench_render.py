@@ -3,6 +3,7 @@
     python benchmarks/bench_render.py                         # speed table, 256x256, 512x512, 1280x720
     python benchmarks/bench_render.py --sizes 256x256 --device cpu
     python benchmarks/bench_render.py --rss 1 10 60           # peak RSS for 1-, 10- and 60-minute songs
+    python benchmarks/bench_render.py --limit                 # the default look against the FMA limit (CPU)
 
 Three implementations, each measured per frame size for render-only, encode-only and end to end (with peak RSS):
 - ours: the current defaults (the faster tanh form for this CPU, one render thread per core, ``x264_preset="auto"``);
@@ -19,12 +20,19 @@ rendering on the CPU, both stages draw on the same cores, so the overlap cannot 
 CPU), the bound row (unless render-only's own set-up weighs more than end to end's: a short render-only run at a
 large size). On a shared machine timings wander by 10-30 % for tens of seconds at a time: each
 figure of ours is the best of ``--repeats`` runs, the three stages taking turns (the others run once).
+
+``--limit`` measures the default look's frames (the network and every pass the look draws: the fused head and the
+sharpening) against the arithmetic's limit on this CPU: the machine's float32 matrix-product rate (torch's sgemm on
+2048² matrices, all threads, best of three) over the network's FLOP a pixel (:func:`flop_per_pixel`), printed beside
+the measured rate, with torch's head (``NEUROMV_FUSED=0``'s path) and a second limit from a compiled multiply-add loop
+(``fma_peak.cpp``: the FMA units' own peak, which sgemm does not reach).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import json
 import os
@@ -35,14 +43,18 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 import neuromv
+from neuromv.draw import pick_device, pick_precision
 from neuromv.io import ffmpeg
 from neuromv.io.heap import peak_mb
-from neuromv.draw import pick_device, pick_precision
+from neuromv.look import presets
+from neuromv.music.bank import FeatureBank, feature_bank
+from neuromv.network import fused
 from neuromv.out.video import pick_preset, pick_threads
 
 cppn = importlib.import_module("neuromv.network.cppn")
@@ -50,6 +62,7 @@ renderer = importlib.import_module("neuromv.draw")  # the frame source's module
 
 SONG = Path(__file__).resolve().parent.parent / "examples" / "vibe_ace_30s.ogg"
 IMPLEMENTATIONS = ("ours", "previous", "naive")
+SIZES = ["256x256", "512x512", "1280x720"]
 #: The x264 preset of each neuromv implementation (naive uses x264's own default).
 PRESETS = {"ours": "auto", "previous": "veryfast"}
 
@@ -283,6 +296,91 @@ def speed(sizes: list[str], device: torch.device, e2e_scale: float, repeats: int
                   + " | ".join(f"{v:.2f}" for v in bounds) + " | | |", flush=True)
 
 
+def flop_per_pixel(config: neuromv.CPPNConfig) -> int:
+    """The network's float operations a pixel and frame, the coordinate half of the first layer (computed once per
+    size) left out: the first layer's add, the hidden layers' and the output's multiply-adds (2 FLOP each), and a
+    tanh a unit of every layer as a polynomial (15 FLOP: the rational fit's 9 multiply-adds, a divide and a clamp)."""
+    hidden, layers = config.hidden, config.layers
+    return hidden + 2 * (layers - 1) * hidden * hidden + 2 * 3 * hidden + 15 * layers * hidden
+
+
+def sgemm_rate() -> float:
+    """torch's float32 matrix product on 2048² matrices, all threads: FLOP/s, best of three."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(3))
+    return 2 * 2048 ** 3 / best
+
+
+def _timed(run: Any) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def fma_peak() -> float | None:
+    """The compiled multiply-add loop (``fma_peak.cpp``) on as many threads as torch's: FLOP/s, best of three; None
+    without a compiler."""
+    import ctypes
+    from concurrent.futures import ThreadPoolExecutor
+
+    compiler = fused._compiler()
+    if compiler is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Path(tmp) / "fma_peak.so"
+        subprocess.run([compiler, *fused.FLAGS[0], str(Path(__file__).with_name("fma_peak.cpp")), "-o",
+                        str(library)], check=True)
+        loaded = ctypes.CDLL(str(library))
+    peak = loaded.neuromv_fma_peak
+    peak.argtypes, peak.restype = [ctypes.c_int64, ctypes.c_float], ctypes.c_float
+    rounds, threads = 20_000_000, torch.get_num_threads()
+    with ThreadPoolExecutor(threads) as pool:
+        best = min(_timed(lambda: list(pool.map(lambda _: peak(rounds, 0.999), range(threads)))) for _ in range(3))
+    return threads * rounds * loaded.neuromv_fma_chains() * 2 / best
+
+
+def look_rate(net: neuromv.CPPN, latents: np.ndarray, width: int, height: int, fused_head: bool) -> float:
+    """frames/s of the default look's frames at ``width`` x ``height``: the network (fused or torch's head) and the
+    sharpening (a faithful fit's typical amount), on the render threads."""
+    params = presets.tracks(presets.load("flow"), _bank(latents.shape[0]))
+    params = dataclasses.replace(params, values=params.values[:latents.shape[0]])
+    source = neuromv.FrameSource([(net, latents)], width, height, params=params, sharpen=0.8, fused=fused_head)
+    source.draw(0, 2)  # warm-up: the compiled passes
+    start = time.perf_counter()
+    count = sum(batch.shape[0] for batch in source.batches())
+    return count / (time.perf_counter() - start)
+
+
+def _bank(frames: int) -> FeatureBank:
+    """The example song's feature bank over ``frames`` frames (looped when the song is shorter)."""
+    return feature_bank(neuromv.load_audio(SONG, duration=frames / 30 + 0.1), 30)
+
+
+def limit(sizes: list[str]) -> None:
+    """The default look's frames/s against the FMA limit at each of ``sizes`` (see the module)."""
+    net = neuromv.build(neuromv.CPPNConfig(), seed=0)
+    flop = flop_per_pixel(net.config)
+    gemm, peak = sgemm_rate(), fma_peak()
+    print(f"network: {net.config.layers} x {net.config.hidden} tanh, {flop / 1e3:.1f} kFLOP a pixel; sgemm "
+          f"{gemm / 1e9:.0f} GFLOP/s; compiled FMA loop "
+          + (f"{peak / 1e9:.0f} GFLOP/s" if peak else "not measured (no compiler)")
+          + f"; fused head {'built' if fused.kernel(net.config.hidden) else 'NOT available'}\n")
+    print("| size | limit (sgemm) frames/s | fused frames/s | of the limit | torch's head frames/s | fused / torch | "
+          "limit (FMA loop) frames/s | of it |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    latents = neuromv.mel_latents(neuromv.load_audio(SONG, duration=9.0), 30)
+    for size in sizes:
+        width, height = neuromv.parse_size(size)
+        count = max(16, min(240, int(6e7 / (width * height))))
+        rows = latents[:count]
+        ours, theirs = (look_rate(net, rows, width, height, use) for use in (True, False))
+        bound = gemm / (flop * width * height)
+        loop = peak / (flop * width * height) if peak else float("nan")
+        print(f"| {size} | {bound:.1f} | {ours:.1f} | {ours / bound:.0%} | {theirs:.1f} | {ours / theirs:.2f}x | "
+              f"{loop:.1f} | {ours / loop:.0%} |", flush=True)
+
+
 def synthetic_song(minutes: float, path: Path) -> Path:
     """A stereo 44.1 kHz WAV of `minutes`: a chord with drum hits, written block by block."""
     import soundfile
@@ -316,13 +414,15 @@ def memory(minutes: list[float], size: str, device: torch.device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["256x256", "512x512", "1280x720"])
+    parser.add_argument("--sizes", nargs="+", default=SIZES)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--e2e-scale", type=float, default=1.0,
                         help="scales the end-to-end song length (60 s at 256x256, 50 s at 512x512, 14 s at 720p)")
     parser.add_argument("--repeats", type=int, default=2, help="runs of ours per figure; the best is kept")
     parser.add_argument("--rss", nargs="*", type=float, help="song lengths in minutes for the peak-RSS table")
     parser.add_argument("--rss-size", default="256x256")
+    parser.add_argument("--limit", action="store_true", help="the default look against the FMA limit (--sizes: "
+                        "512x512 1920x1080 unless given)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -330,7 +430,9 @@ def main() -> None:
     device = pick_device(args.device)
     print(f"device: {device} ({device_name(device)}); torch {torch.__version__}; "
           f"precision {pick_precision('auto', device)}; neuromv {neuromv.__version__}\n")
-    if args.rss:
+    if args.limit:
+        limit(args.sizes if args.sizes != SIZES else ["512x512", "1920x1080"])
+    elif args.rss:
         memory(args.rss, args.rss_size, device)
     else:
         speed(args.sizes, device, args.e2e_scale, args.repeats)

@@ -24,6 +24,7 @@ from .look.effects import Light, Warp, colour_matrices
 from .look.presets import COLOURS, LIGHTS, WARPS, ParamTracks
 from .look.sharpen import sharpen
 from .network.cppn import CPPN, coordinate_grid, cpu_tanh, mix, shown_pictures
+from .network.fused import LANES, fused_head, pack
 from .spec import DEVICES, LAYOUTS, PRECISIONS, check_batch_size, check_threads
 
 #: Rows (frames x pixels) per network evaluation on a CPU: activations stay in cache (with ops split across the cores,
@@ -187,11 +188,13 @@ def _runs(rows: np.ndarray) -> list[tuple[int, int]]:
 class _Drawer:
     """One CPPN ready to draw ``width`` x ``height`` frames from ``latents``: its coordinate term computed once;
     ``drawer(first, size)`` renders latent rows ``first .. first + size`` as a uint8 [size, height, width, 3] tensor on
-    the device (with ``pictures``, each frame's shares of the pictures the network holds). Safe to call from several
+    the device (with ``pictures``, each frame's shares of the pictures the network holds). ``fused``: on a CPU in
+    float32, draw with the compiled head (:mod:`network.fused`) where it is available. Safe to call from several
     threads at once."""
 
     def __init__(self, model: CPPN, latents: np.ndarray, width: int, height: int, device: torch.device,
-                 dtype: torch.dtype, params: ParamTracks | None = None, pictures: np.ndarray | None = None):
+                 dtype: torch.dtype, params: ParamTracks | None = None, pictures: np.ndarray | None = None,
+                 fused: bool = False):
         if latents.ndim != 2 or latents.shape[1] != model.config.latent_dim:
             raise OptionError(f"latents of shape {list(latents.shape)} do not fit a CPPN with "
                               f"latent_dim={model.config.latent_dim}")
@@ -205,6 +208,7 @@ class _Drawer:
             self.latent_terms = self.latent_terms * torch.from_numpy(params["latent_gain"])[:, None]
         self.model = host.to(device)
         self.head = (copy.deepcopy(self.model).to(dtype) if dtype != torch.float32 else self.model).head
+        self.fused = fused_head(host) if fused and device.type == "cpu" and dtype == torch.float32 else None
         self.width, self.height, self.device, self.dtype = width, height, device, dtype
         self.warp = Warp(self.model, params, width, height, device, dtype, self.pictures) \
             if params and params.moves(WARPS) else None
@@ -217,11 +221,13 @@ class _Drawer:
                 grid = coordinate_grid(width, height, device)
                 for index in shown_pictures(self.pictures):
                     picture = None if self.pictures is None else torch.eye(model.config.pictures)[index]
-                    self._own[index] = self.model.coord_term(grid, picture=picture).to(dtype)
+                    terms = self.model.coord_term(grid, picture=picture).to(dtype)
+                    self._own[index] = terms if self.fused is None else pack(terms)
         self._local = threading.local()  # each thread's scratch
 
     def _coord_term(self, k: int) -> torch.Tensor:
-        """[P, hidden]: frame ``k``'s coordinate terms when nothing warps: its picture's, computed once per size, or
+        """[P, hidden] (packed, for the fused head): frame ``k``'s coordinate terms when nothing warps: its picture's,
+        computed once per size, or
         on the way from one picture to the next the pictures' terms mixed in its shares (elementwise, so that the
         frame is the same on any number of threads)."""
         if self.pictures is None:
@@ -242,7 +248,8 @@ class _Drawer:
     @torch.inference_mode()
     def __call__(self, first: int, size: int) -> torch.Tensor:
         if self.warp is not None:  # each frame samples the picture at its own coordinates: one frame at a time
-            return torch.cat([self._draw(self.warp(k), k, 1) for k in range(first, first + size)])
+            packed = self.fused is not None
+            return torch.cat([self._draw(self.warp(k, packed), k, 1) for k in range(first, first + size)])
         if self.pictures is None:
             return self._draw(self._coord_term(first), first, size)
         # a picture's frames together, a change's one by one
@@ -250,18 +257,26 @@ class _Drawer:
                           for a, b in _runs(self.pictures[first:first + size])])
 
     def _draw(self, coord_term: torch.Tensor, first: int, size: int) -> torch.Tensor:
-        """Frames ``first .. first + size`` over the [pixels, hidden] ``coord_term``: uint8 [size, H, W, 3]."""
+        """Frames ``first .. first + size`` over the [pixels, hidden] ``coord_term`` (packed for the fused head):
+        uint8 [size, H, W, 3]."""
         latent_term = self.latent_terms[first:first + size].to(self.device, self.dtype)  # [b, hidden]
         pixels, hidden = self.width * self.height, self.model.config.hidden
         out = torch.empty((size, pixels, 3), dtype=torch.uint8, device=self.device)
         chunk = max(1, CPU_CHUNK_ROWS // size) if self.device.type == "cpu" else pixels
+        if self.fused is not None:  # whole tiles
+            chunk = max(LANES, chunk - chunk % LANES)
         scratch = self._scratch(size * min(chunk, pixels))
         colour = None if self.colour is None else self.colour[first:first + size]  # [b, 4, 3]
         for start in range(0, pixels, chunk):
-            rows = size * min(chunk, pixels - start)
-            first_layer = torch.add(coord_term[None, start:start + chunk], latent_term[:, None],
-                                    out=scratch[0, :rows].view(size, -1, hidden))  # [b, chunk, hidden]
-            rgb = self.head(first_layer, spare=scratch[1, :rows]).float()  # [b, chunk, 3]
+            count = min(chunk, pixels - start)
+            rows = size * count
+            if self.fused is not None:
+                rgb = scratch[0].view(-1)[:rows * 3].view(size, count, 3)
+                self.fused(coord_term, latent_term, start, count, rgb)
+            else:
+                first_layer = torch.add(coord_term[None, start:start + chunk], latent_term[:, None],
+                                        out=scratch[0, :rows].view(size, -1, hidden))  # [b, chunk, hidden]
+                rgb = self.head(first_layer, spare=scratch[1, :rows]).float()  # [b, chunk, 3]
             if colour is not None:  # [b, chunk, 3] @ [b, 3, 3] + [b, 1, 3]
                 rgb = torch.baddbmm(colour[:, 3:], rgb, colour[:, :3]).clamp_(0.0, 1.0)
             if self.light is not None:
@@ -335,13 +350,16 @@ class FrameSource:
     parameter tracks (row k for frame k), applied to every panel; None: classic. ``pictures``: with networks that
     hold several pictures, float32 [frames, pictures], how much of each picture's code frame k has (row k; every
     panel follows it). ``sharpen``: the amount of :func:`detail.sharpen` applied to the whole frame last (0: none);
-    with ``pictures``, one amount a picture, frame k's the mix of them in its shares.
+    with ``pictures``, one amount a picture, frame k's the mix of them in its shares. ``fused``: draw the network
+    with the compiled head on a CPU (:mod:`network.fused`, within 1 gray level of torch's; torch's where it is not
+    available); by default with a preset's ``params`` only, so that classic's frames stay torch's, bit for bit.
     """
 
     def __init__(self, panels: Sequence[tuple[CPPN, np.ndarray]], width: int, height: int, *, layout: str = "row",
                  labels: Sequence[str] | None = None, device: torch.device | str = "cpu",
                  batch_size: int | None = None, precision: str | None = "auto", params: ParamTracks | None = None,
-                 pictures: np.ndarray | None = None, sharpen: float | Sequence[float] = 0.0):
+                 pictures: np.ndarray | None = None, sharpen: float | Sequence[float] = 0.0,
+                 fused: bool | None = None):
         self.device, dtype = _device_and_dtype(device, batch_size, precision)
         self.sharpen = sharpen_amounts(sharpen, pictures)
         counts = {latents.shape[0] for _, latents in panels}
@@ -359,7 +377,8 @@ class FrameSource:
                 self.device)
         if params is not None and params.values.shape[0] != self.count:
             raise OptionError(f"parameter tracks of {params.values.shape[0]} frames do not fit {self.count} frames")
-        self._drawers = [_Drawer(model, latents, width, height, self.device, dtype, params, pictures)
+        fused = params is not None if fused is None else fused
+        self._drawers = [_Drawer(model, latents, width, height, self.device, dtype, params, pictures, fused)
                          for model, latents in panels]
 
     @torch.inference_mode()

@@ -27,6 +27,16 @@ except ImportError:  # Windows: partial files are not locked, nor swept
 
 #: The suffix of every partial file and folder.
 PARTIAL = ".partial"
+#: The environment variable that moves neuromv's cache (stem separations, web exports, compiled kernels).
+CACHE_ENV = "NEUROMV_CACHE"
+
+
+def cache_root() -> Path:
+    """Where neuromv caches what it made once (each kind in a folder of its own): ``NEUROMV_CACHE``, else
+    ``$XDG_CACHE_HOME/neuromv`` (``~/.cache/neuromv``)."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                                                      os.path.expanduser("~/.cache"), "neuromv")
+    return Path(root)
 
 
 def content_hash(path: str | Path) -> str:

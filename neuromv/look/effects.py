@@ -19,6 +19,7 @@ import torch
 
 from ..look.presets import ParamTracks
 from ..network.cppn import CPPN, coordinate_grid, mix, shown_pictures
+from ..network.fused import LANES, pack
 from ..network.image import LUMA
 
 #: Largest field of first-layer terms a warp samples from, in grid points (512 MB at width 32).
@@ -76,10 +77,13 @@ def _cpu_sampler() -> Any:
 
     @numba.njit(nogil=True, fastmath=True, cache=True)
     def sample(field: np.ndarray, pixels: np.ndarray, frame: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-        """``out[p]``: the field bilinearly at (folded) pixel p's warped coordinates, clamped at the borders.
-        ``frame``: folds, ripple depth, ripple phase, cos, sin, pan x, pan y, zoom, reach (see :meth:`Warp.frame`)."""
+        """``out``: the field bilinearly at each (folded) pixel's warped coordinates, clamped at the borders, pixel p's
+        channel c at ``out[p // lanes, c, p % lanes]`` (``out`` [tiles, channels, lanes]: [P, channels, 1] is the
+        plain layout, [tiles, channels, 16] the fused head's). ``frame``: folds, ripple depth, ripple phase, cos, sin,
+        pan x, pan y, zoom, reach (see :meth:`Warp.frame`)."""
         side = field.shape[0]
         channels = field.shape[2]
+        lanes = out.shape[2]
         top = side - 1.0
         depth, phase, cos, sin = frame[1], frame[2], frame[3], frame[4]
         pan_x, pan_y, zoom, reach = frame[5], frame[6], frame[7], frame[8]
@@ -99,9 +103,10 @@ def _cpu_sampler() -> Any:
             fy = v - y0
             w00, w01 = (1 - fx) * (1 - fy), fx * (1 - fy)
             w10, w11 = (1 - fx) * fy, fx * fy
+            tile, lane = p // lanes, p % lanes
             for c in range(channels):
-                out[p, c] = (w00 * field[y0, x0, c] + w01 * field[y0, x0 + 1, c]
-                             + w10 * field[y0 + 1, x0, c] + w11 * field[y0 + 1, x0 + 1, c])
+                out[tile, c, lane] = (w00 * field[y0, x0, c] + w01 * field[y0, x0 + 1, c]
+                                      + w10 * field[y0 + 1, x0, c] + w11 * field[y0 + 1, x0 + 1, c])
 
     return sample
 
@@ -185,13 +190,21 @@ class Warp:
         return torch.stack([(cos * x - sin * y) / zoom, (sin * x + cos * y) / zoom], dim=1)
 
     @torch.inference_mode()
-    def __call__(self, k: int) -> torch.Tensor:
-        """[P, hidden]: frame ``k``'s coordinate terms, in the render's dtype."""
+    def __call__(self, k: int, packed: bool = False) -> torch.Tensor:
+        """[P, hidden]: frame ``k``'s coordinate terms, in the render's dtype; ``packed``: float32 [tiles, hidden,
+        LANES] for the fused head (see :func:`fused.pack`)."""
         field = self.field(k)
         if field is not None and self.device.type == "cpu":
-            out = np.empty((self.pixels.shape[0], field.shape[2]), np.float32)
+            pixels, hidden = self.pixels.shape[0], field.shape[2]
+            lanes = LANES if packed else 1
+            tiles = -(-pixels // lanes)
+            out = np.empty((tiles, hidden, lanes), np.float32)
+            out[-1] = 0.0  # the last tile's spare lanes
             _cpu_sampler()(field.numpy(), self._host_pixels(int(self.folds[k])), self.frame(k), out)
-            return torch.from_numpy(out).to(self.dtype)
+            terms = torch.from_numpy(out)
+            return terms if packed else terms.view(pixels, hidden).to(self.dtype)
+        if packed:
+            return pack(self(k).float())
         q = self.coordinates(k)
         if field is None:
             picture = None if self.pictures is None else torch.from_numpy(np.ascontiguousarray(self.pictures[k]))

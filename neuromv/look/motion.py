@@ -79,13 +79,15 @@ def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None
             sharpen: float | tuple[float, ...] = 0.0, pictures: np.ndarray | None = None) -> np.ndarray:
     """uint8 [frames, h, w, 3]: every frame, or frames ``rows`` alone (each a pure function of its rows), each panel
     ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen`` (one amount, or one a
-    picture), with a sequence of covers' ``pictures`` shares."""
+    picture), with a sequence of covers' ``pictures`` shares; drawn as the look's video draws them (the fused head
+    but for classic: see :class:`FrameSource`)."""
     if rows is not None:
         panels = [(network, latents[rows]) for network, latents in panels]
         params = None if params is None else replace(params, values=params.values[rows])
         pictures = None if pictures is None else pictures[rows]
     source = FrameSource(panels, *size, layout=spec.layout or "row", device=device, precision=spec.precision,
-                         params=params, pictures=pictures, sharpen=sharpen)
+                         params=params, pictures=pictures, sharpen=sharpen,
+                         fused=params is not None or not presets.load(spec.preset).classic)
     with contextlib.closing(source.batches()) as batches:
         return np.concatenate(list(batches))
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import NeuromvError, OptionError
 from ..io.audio import load_audio, to_mono
-from ..io.files import Partial, content_hash
+from ..io.files import Partial, cache_root, content_hash
 
 log = logging.getLogger("neuromv")
 
@@ -43,7 +43,6 @@ STEM_NAMES = {2: ("vocals", "accompaniment"), 4: ("vocals", "drums", "bass", "ot
               5: ("vocals", "drums", "bass", "piano", "other")}
 HPSS_NAMES = ("harmonic", "percussive")
 SEPARATION_RATE = 44100
-CACHE_ENV = "NEUROMV_CACHE"
 SPLEETER_ENV = "NEUROMV_SPLEETER_PYTHON"
 
 
@@ -188,10 +187,8 @@ BACKENDS: dict[str, Callable[..., dict[str, np.ndarray]]] = {"spleeter": _spleet
 # --- cache ------------------------------------------------------------------------------------------------
 
 def default_cache_dir() -> Path:
-    """``NEUROMV_CACHE``, else ``$XDG_CACHE_HOME/neuromv`` (``~/.cache/neuromv``), plus ``/stems``."""
-    root = os.environ.get(CACHE_ENV) or os.path.join(os.environ.get("XDG_CACHE_HOME") or
-                                                      os.path.expanduser("~/.cache"), "neuromv")
-    return Path(root) / "stems"
+    """The separations' cache: ``stems`` in :func:`files.cache_root`."""
+    return cache_root() / "stems"
 
 
 def _cache_key(path: Path, start: float, duration: float | None, backend: str, model: str, stems: int) -> str:

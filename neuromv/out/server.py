@@ -19,8 +19,7 @@ from urllib.parse import unquote, urlsplit
 from .. import __version__
 from ..draw import cpu_threads, pick_device
 from ..errors import OptionError
-from ..io.files import content_hash
-from ..music.stems import default_cache_dir
+from ..io.files import cache_root, content_hash
 from ..prepared import prepare
 from ..spec import RenderSpec, make_spec
 from .web import HEADER_FILE, write_web
@@ -137,7 +136,7 @@ class Server:
 def cached_export(spec: RenderSpec) -> Path:
     """The web export of ``spec`` in the cache, made if it is not there yet: ``<cache_dir>/web/<key>``, by default
     beside the stems' cache (``~/.cache/neuromv/web``, or under ``NEUROMV_CACHE``)."""
-    base = Path(spec.cache_dir) if spec.cache_dir else default_cache_dir().parent
+    base = Path(spec.cache_dir) if spec.cache_dir else cache_root()
     folder = base / "web" / _cache_key(spec)
     if (folder / HEADER_FILE).is_file():
         return folder
