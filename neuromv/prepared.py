@@ -23,12 +23,12 @@ from .checks import size_for_aspect
 from .draw import FrameSource, pick_device, pick_precision
 from .errors import OptionError
 from .io.audio import Audio, AudioStream, frame_count, load_audio, open_audio
-from .io.files import check_output, content_hash
+from .io.files import cache_root, check_output, content_hash
 from .look import motion, presets, sequence, sharpen
 from .look.flashes import Taming
 from .look.motion import Scaling
 from .music import learned
-from .music.bank import FeatureBank, feature_bank
+from .music.bank import FeatureBank, cached_bank
 from .music.mel import LatentConfig, mel_latents
 from .music.sections import Sections, find_sections
 from .music.stems import separate
@@ -455,11 +455,14 @@ def sharpening(prepared: Prepared, ladder: dict[str, Any] | list[dict[str, Any]]
 
 
 def song_bank(spec: RenderSpec, learned_too: bool = False) -> FeatureBank:
-    """The excerpt's feature bank, with the learned features (``learned.0`` ...) when ``learned_too``: from the
-    spec's features model, or the shipped one when z is the mel latents."""
-    if not learned_too:  # streamed: memory stays bounded
-        return feature_bank(open_audio(spec.song_path, start=spec.start, duration=spec.duration), spec.frame_rate)
-    audio = load_audio(spec.song_path, start=spec.start, duration=spec.duration)  # decoded once for both
+    """The excerpt's feature bank (from the analysis cache when the song was analysed before: see
+    :func:`bank.cached_bank`), with the learned features (``learned.0`` ...) when ``learned_too``: from the spec's
+    features model, or the shipped one when z is the mel latents."""
+    folder = None if not spec.cache else (Path(spec.cache_dir) if spec.cache_dir else cache_root()) / "analysis"
+    bank = cached_bank(spec.song_path, spec.start, spec.duration, spec.frame_rate, folder)  # streamed
+    if not learned_too:
+        return bank
+    audio = load_audio(spec.song_path, start=spec.start, duration=spec.duration)
     model = learned.load("learned" if spec.features == "mel" else spec.features)[0]
     columns = learned.bank_columns(model, audio, spec.frame_rate)
-    return feature_bank(audio, spec.frame_rate).with_features(learned.names(model.config.dims), columns)
+    return bank.with_features(learned.names(model.config.dims), columns)

@@ -153,9 +153,10 @@ class RenderSpec:
     panels: str | None = _option(None, "stems", "one network for every panel (the fitted cover) or one each "
                                  "(seeds seed, seed+1, ...)", shown="shared with a cover, own without",
                                  choices=PANELS)
-    cache: bool = _option(True, "stems", "separate again instead of reusing a cached separation",
-                          shown="off (cached separations are reused)", local=True)
-    cache_dir: str | None = _option(None, "stems", "where separations are cached", shown="~/.cache/neuromv/stems",
+    cache: bool = _option(True, "stems", "analyse and separate again instead of reusing a cached song analysis or "
+                          "separation", shown="off (cached analyses and separations are reused)", local=True)
+    cache_dir: str | None = _option(None, "stems", "where separations are cached (song analyses in its analysis/ "
+                                    "folder)", shown="~/.cache/neuromv/stems",
                                     local=True, path=True, metavar="DIR")
     spleeter_python: str | None = _option(None, "stems", "the Python of Spleeter's own environment",
                                           shown="NEUROMV_SPLEETER_PYTHON, or a spleeter on PATH", local=True,

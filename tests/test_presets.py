@@ -13,7 +13,7 @@ from conftest import beat_track, write_wav
 import neuromv
 from neuromv.cli import main
 from neuromv.look import presets
-from neuromv.music.bank import FEATURES, feature_bank
+from neuromv.music.bank import FEATURES, cached_bank, feature_bank
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "preset_vectors.json").read_text())["cases"]
 
@@ -87,6 +87,29 @@ def test_the_feature_bank_is_on_the_frame_grid(tmp_path):
     assert len(pulse_peaks) >= 8 and np.median(np.diff(pulse_peaks)) == pytest.approx(0.5, abs=0.05)  # 120 bpm
     with pytest.raises(neuromv.OptionError, match="did you mean 'onset'"):
         bank["onsets"]
+
+
+def test_a_songs_analysis_is_cached_by_its_content_and_read_back_exactly(tmp_path):
+    samples, _ = beat_track(4.0, bpm=100)
+    song = write_wav(tmp_path / "b.wav", samples)
+    folder = tmp_path / "analysis"
+    first = cached_bank(song, 0.5, 3.0, 30, folder)
+    entries = list(folder.glob("bank-*.npz"))
+    assert len(entries) == 1 and not list(folder.glob(".*"))  # written whole, no partial file left
+    again = cached_bank(song, 0.5, 3.0, 30, folder)
+    assert again.names == first.names and np.array_equal(again.values, first.values)
+    assert again.fps == first.fps == Fraction(30) and again.ranges == first.ranges
+    fresh = feature_bank(neuromv.open_audio(song, start=0.5, duration=3.0), 30)
+    assert np.array_equal(fresh.values, again.values)
+    cached_bank(song, 0.5, 3.0, 24, folder)  # another frame rate, another entry
+    write_wav(song, samples[::-1].copy())  # the same name, other music: not the cached analysis
+    assert len(list(folder.glob("bank-*.npz"))) == 2
+    other = cached_bank(song, 0.5, 3.0, 30, folder)
+    assert not np.array_equal(other.values, first.values) and len(list(folder.glob("bank-*.npz"))) == 3
+    entries[0].write_bytes(b"not an npz")  # a damaged entry is analysed again
+    write_wav(song, samples)
+    assert np.array_equal(cached_bank(song, 0.5, 3.0, 30, folder).values, first.values)
+    assert cached_bank(song, 0.5, 3.0, 30, None).values.shape == first.values.shape  # not kept
 
 
 def test_features_command_writes_a_table(tmp_path, song):

@@ -19,15 +19,19 @@ a preset alike. Energies are in dB before scaling; brightness is the log of the 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import OptionError, did_you_mean
-from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
+from ..io.audio import Audio, AudioStream, as_fps, frame_count, open_audio, to_mono
+from ..io.files import content_hash, write_atomically
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
 RATE = 22050
@@ -191,6 +195,43 @@ def feature_bank(audio: Audio | AudioStream, fps: Fraction | float | str = 30) -
         scaled, ranges[name] = scale(raw[name])
         columns.append(scaled)
     return FeatureBank(FEATURES, np.stack(columns, axis=1), fps, ranges)
+
+
+def _made_by() -> str:
+    """What a cached bank was computed by: this module's code and the librosa it called (see :func:`cached_bank`)."""
+    from importlib.metadata import version
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16] + f" librosa {version('librosa')}"
+
+
+def cached_bank(song: str | Path, start: float, duration: float | None, fps: Fraction | float | str,
+                folder: Path | None) -> FeatureBank:
+    """:func:`feature_bank` of ``song`` from ``start`` for ``duration`` seconds (to the end when None), kept in
+    ``folder`` (None: not kept) by the song's content, the excerpt, the frame rate and the code that computes it, so
+    that another render of the same song (another look, size or cover) reads it back instead of analysing it again.
+    Written atomically; an entry that cannot be read is computed again."""
+    fps = as_fps(fps)
+    if folder is None or not Path(song).is_file():  # a song that is not there: open_audio says so
+        return feature_bank(open_audio(song, start=start, duration=duration), fps)
+    key = hashlib.sha256(json.dumps([content_hash(song), round(start, 6), duration and round(duration, 6), str(fps),
+                                     _made_by()]).encode()).hexdigest()[:32]
+    entry = folder / f"bank-{key}.npz"
+    with contextlib.suppress(OSError, ValueError, KeyError), np.load(entry) as kept:
+        names = tuple(str(name) for name in kept["names"])
+        ranges = {name: (float(low), float(high)) for name, (low, high) in zip(names, kept["ranges"],
+                                                                                strict=True)}
+        return FeatureBank(names, kept["values"].astype(np.float32), Fraction(str(kept["fps"])), ranges)
+    bank = feature_bank(open_audio(song, start=start, duration=duration), fps)
+    folder.mkdir(parents=True, exist_ok=True)
+    limits = np.array([bank.ranges.get(name, (0.0, 1.0)) for name in bank.names], np.float64)
+
+    def write(path: Path) -> None:
+        with open(path, "wb") as out:
+            np.savez(out, names=np.array(bank.names), values=bank.values, fps=str(bank.fps), ranges=limits)
+
+    with contextlib.suppress(OSError):  # a cache that cannot be written is not kept
+        write_atomically(entry, write)
+    return bank
 
 
 def table(names: tuple[str, ...], values: np.ndarray, fps: Fraction, as_json: bool = False) -> str:
