@@ -60,6 +60,35 @@ def test_the_summed_first_layer_equals_the_drawing_path():
     assert bool(torch.all(net.coords.weight.grad.abs().sum(dim=0) > 0))
 
 
+@pytest.mark.parametrize("form", ["sigmoid", "tanh"])
+def test_a_faithful_fits_faster_tanh_has_torchs_values_and_gradients(monkeypatch, form):
+    monkeypatch.setenv("NEUROMV_CPU_TANH", form)
+    cppn.cpu_tanh.cache_clear()
+    try:
+        net = neuromv.build(neuromv.CPPNConfig(), seed=4)
+        coords, z = neuromv.coordinate_grid(23, 17), torch.randn(3, 64, generator=torch.Generator().manual_seed(1))
+
+        def grads():
+            net.zero_grad()
+            out = net(coords, z, summed=True)
+            out.square().mean().backward()
+            return out.detach(), [p.grad.clone() for p in net.parameters() if p.grad is not None]
+
+        exact, exact_grads = grads()
+        with cppn.fast_training_tanh():
+            fast, fast_grads = grads()
+        again, again_grads = grads()  # and torch's tanh again after the block
+        assert torch.equal(again, exact)
+        assert all(torch.equal(a, b) for a, b in zip(again_grads, exact_grads, strict=True))
+        if form == "tanh":  # where torch's is the faster, nothing changes
+            assert torch.equal(fast, exact)
+        assert (fast - exact).abs().max() < 1e-4  # float rounding, through five chaotic layers
+        for a, b in zip(fast_grads, exact_grads, strict=True):
+            assert (a - b).abs().max() <= 1e-3 * b.abs().max()
+    finally:
+        cppn.cpu_tanh.cache_clear()
+
+
 def test_seed_determines_weights():
     config = neuromv.CPPNConfig(latent_dim=4, hidden=8)
     a, b, c = cppn.build(config, 7), cppn.build(config, 7), cppn.build(config, 8)

@@ -12,6 +12,7 @@ per frame, where the music moves.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import FitConfig
-from .cppn import CPPN, coordinate_grid, extent
+from .cppn import CPPN, coordinate_grid, extent, fast_training_tanh
 from .image import LUMA, fit_size, resize_image
 
 #: Measured on sample songs and covers: mean visual change (gray levels per frame) per unit of per-pixel spread.
@@ -125,7 +126,9 @@ def fit(model: CPPN, image: np.ndarray | Sequence[np.ndarray], latents: np.ndarr
     z_all = torch.from_numpy(np.ascontiguousarray(latents)).to(device)  # [frames, latent_dim]
     model.to(device).train()
     generator = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    # a faithful fit's Adam in one fused kernel on a CPU (3.5x faster than the loop over tensors; equal to rounding)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 fused=True if config.faithful and device.type == "cpu" else None)
     steps = config.steps * len(images)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(step / max(steps, 1), 1.0))))
@@ -140,35 +143,36 @@ def fit(model: CPPN, image: np.ndarray | Sequence[np.ndarray], latents: np.ndarr
             variations[-1].solve(picture, config.motion, config.window)
     codes = torch.eye(len(images), device=device)  # [pictures, pictures]: each picture's own code, whole
     bar = tqdm(range(steps), desc="fitting", unit="step", disable=not progress, leave=False)
-    for step in bar:
-        which = step % len(images)
-        picture, target = pictures[which], targets[which]
-        code = codes[which] if len(images) > 1 else None
-        rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
-        if config.faithful:  # every frame is the image, at points anywhere in it
-            unit, points = _points(picture, pixels, generator, config.window)
-            z = z_all[rows]
-            if not variations:
-                wanted = _read(picture, unit)[None]
+    with fast_training_tanh() if config.faithful else contextlib.nullcontext():  # classic's fit as it was
+        for step in bar:
+            which = step % len(images)
+            picture, target = pictures[which], targets[which]
+            code = codes[which] if len(images) > 1 else None
+            rows = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
+            if config.faithful:  # every frame is the image, at points anywhere in it
+                unit, points = _points(picture, pixels, generator, config.window)
+                z = z_all[rows]
+                if not variations:
+                    wanted = _read(picture, unit)[None]
+                else:
+                    others = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
+                    z = variations[which].mixed(z, z_all[others])
+                    wanted = variations[which].targets(picture, unit, z)
+                loss = torch.mean((model(points, z, summed=True, picture=code) - wanted) ** 2)
             else:
-                others = torch.randint(0, z_all.shape[0], (config.frames,), generator=generator).to(device)
-                z = variations[which].mixed(z, z_all[others])
-                wanted = variations[which].targets(picture, unit, z)
-            loss = torch.mean((model(points, z, summed=True, picture=code) - wanted) ** 2)
-        else:
-            where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
-            prediction = model(coords[where], z_all[rows], picture=code)  # [frames, pixels, 3]
-            if spread > 0:  # the mean frame is the image; the frames spread around it by `spread`
-                loss = torch.mean((prediction.mean(dim=0) - target[where]) ** 2)
-                loss = loss + (prediction.std(dim=0).mean() - spread) ** 2
-            else:
-                loss = torch.mean((prediction - target[where][None]) ** 2)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-        result.losses.append(loss.item())
-        bar.set_postfix(loss=f"{result.losses[-1]:.4f}", refresh=False)
+                where = torch.randperm(coords.shape[0], generator=generator)[:pixels].to(device)
+                prediction = model(coords[where], z_all[rows], picture=code)  # [frames, pixels, 3]
+                if spread > 0:  # the mean frame is the image; the frames spread around it by `spread`
+                    loss = torch.mean((prediction.mean(dim=0) - target[where]) ** 2)
+                    loss = loss + (prediction.std(dim=0).mean() - spread) ** 2
+                else:
+                    loss = torch.mean((prediction - target[where][None]) ** 2)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            result.losses.append(loss.item())
+            bar.set_postfix(loss=f"{result.losses[-1]:.4f}", refresh=False)
     model.eval()
     return result
 
@@ -245,8 +249,8 @@ class Variations:
         count = self.directions.shape[0]
         amounts = self.amounts(z)  # [B, k]
         waves = torch.sin((unit * self.half) @ self.frequencies.t() + self.phases)  # [P, 2k], in the picture's units
-        moved = (amounts[:, None, :, None] * waves[None, :, :count, None] * self.directions).sum(dim=2)  # [B, P, 2]
-        light = VARIED_LIGHT * self.depth * (amounts[:, None, :] * waves[None, :, count:]).sum(dim=2)  # [B, P]
+        moved = waves[:, :count] @ (amounts[:, :, None] * self.directions)  # [B, P, 2]: sum over the components
+        light = VARIED_LIGHT * self.depth * (amounts @ waves[:, count:].t())  # [B, P]
         light = VARIED_MOST * torch.tanh(light / VARIED_MOST)
         shift = VARIED_SHIFT * min(self.depth, 1.0)
         read = _read(picture, unit[None] + shift * moved / self.half).clamp(1e-4, 1.0)  # [B, P, 3]
