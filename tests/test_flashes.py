@@ -10,7 +10,7 @@ from conftest import beat_track, write_wav
 
 import neuromv
 from neuromv import VideoWriter, read_frames
-from neuromv.look.flashes import flashes, merged, suspects, transitions
+from neuromv.look.flashes import Meter, flashes, merged, suspects, transitions
 
 FPS = 30
 
@@ -32,6 +32,20 @@ def test_a_full_screen_strobe_fails_and_a_still_passes():
     assert (still.general, still.red, still.safe) == (0.0, 0.0, True)
     slow = flashes(strobe(90, (255, 255, 255), (0, 0, 0), period=20), FPS)  # 1.5 Hz
     assert slow.general <= 2 and slow.safe
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_a_video_metered_batch_by_batch_is_metered_as_a_whole(batch):
+    video = np.full((200, 64, 64, 3), 60, np.uint8)
+    video[40:75] = strobe(35, (255, 255, 255), (0, 0, 0))  # general flashes
+    video[120:160] = strobe(40, (255, 0, 0), (0, 140, 0), period=8, box=(slice(0, 40), slice(0, 40)))  # red ones
+    meter = Meter(video.shape[0], FPS, 2.5)
+    for first in range(0, video.shape[0], batch):
+        meter.add(video[first:first + batch])
+    whole, spans = suspects(video, FPS, 2.5)
+    assert meter.found == whole and meter.spans() == spans
+    assert spans[0][0] <= 40 and spans[-1][1] >= 160 and not whole.safe
+    assert meter.kinds[0][1].ring.shape[0] == FPS  # a second of transitions held, whatever the length
 
 
 def test_the_suspects_are_where_a_strobe_flashes_with_a_second_before_it():

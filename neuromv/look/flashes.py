@@ -78,46 +78,76 @@ def cells(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
 
 @functools.cache
 def _counter() -> Callable[..., None]:
-    """The compiled hysteresis counter (numba caches it): one pass over the frames for every cell."""
+    """The compiled hysteresis counter (numba caches it): one pass over a stretch of frames for every cell, its state
+    carried from the stretch before."""
     import numba
 
     @numba.njit(nogil=True, cache=True)
-    def count(signal: np.ndarray, step: float, dark: float, out: np.ndarray) -> None:  # pragma: no cover
-        """``out[t, c]``: whether series c completes a transition at frame t (see :func:`transitions`);
-        ``dark`` < 0 for no darkness condition."""
+    def count(signal: np.ndarray, step: float, dark: float, state: np.ndarray, direction: np.ndarray,
+              started: bool, out: np.ndarray) -> None:  # pragma: no cover
+        """``out[t, c]``: whether series c completes a transition at frame t (see :func:`transitions`); ``dark`` < 0
+        for no darkness condition. ``state`` [3, cells] (low, high, extreme) and ``direction`` [cells] carry each
+        series from one stretch to the next; ``started``: whether a stretch came before (else the first frame
+        starts every series)."""
         for c in range(signal.shape[1]):
-            low = high = extreme = signal[0, c]
-            direction = 0
-            for t in range(1, signal.shape[0]):
+            first = 0
+            if started:
+                low, high, extreme, going = state[0, c], state[1, c], state[2, c], direction[c]
+            else:
+                low = high = extreme = signal[0, c]
+                going = 0
+                first = 1
+            for t in range(first, signal.shape[0]):
                 x = signal[t, c]
-                if direction == 0:
+                if going == 0:
                     low, high = min(low, x), max(high, x)
                     if x - low >= step and (dark < 0 or low < dark):
-                        out[t, c], direction, extreme = True, 1, x
+                        out[t, c], going, extreme = True, 1, x
                     elif high - x >= step and (dark < 0 or x < dark):
-                        out[t, c], direction, extreme = True, -1, x
-                elif direction > 0:
+                        out[t, c], going, extreme = True, -1, x
+                elif going > 0:
                     if x > extreme:
                         extreme = x
                     elif extreme - x >= step and (dark < 0 or x < dark):
-                        out[t, c], direction, extreme = True, -1, x
+                        out[t, c], going, extreme = True, -1, x
                 else:
                     if x < extreme:
                         extreme = x
                     elif x - extreme >= step and (dark < 0 or extreme < dark):
-                        out[t, c], direction, extreme = True, 1, x
+                        out[t, c], going, extreme = True, 1, x
+            state[0, c], state[1, c], state[2, c], direction[c] = low, high, extreme, going
 
     return count
+
+
+class _Transitions:
+    """The hysteresis counter of every series of one kind, fed stretches of frames in order (see
+    :func:`transitions`)."""
+
+    def __init__(self, step: float, dark: float | None = None):
+        self.step, self.dark = float(step), -1.0 if dark is None else float(dark)
+        self.state: np.ndarray | None = None
+        self.direction: np.ndarray | None = None
+
+    def __call__(self, signal: np.ndarray) -> np.ndarray:
+        """bool [b, ...]: where each series of the next ``b`` frames of ``signal`` [b, ...] completes a transition."""
+        series = np.ascontiguousarray(signal.reshape(signal.shape[0], -1), dtype=np.float64)
+        out = np.zeros(series.shape, dtype=np.bool_)
+        if series.shape[0] == 0:
+            return out.reshape(signal.shape)
+        started = self.state is not None
+        if self.state is None or self.direction is None:
+            self.state = np.zeros((3, series.shape[1]), np.float64)
+            self.direction = np.zeros(series.shape[1], np.int64)
+        _counter()(series, self.step, self.dark, self.state, self.direction, started, out)
+        return out.reshape(signal.shape)
 
 
 def transitions(signal: np.ndarray, step: float, dark: float | None = None) -> np.ndarray:
     """bool [T, ...]: where each series of ``signal`` [T, ...] completes a transition, a move of at least ``step``
     from its last extreme against the direction it was going (with ``dark``, only when the lower end is below it).
     Before its first transition a series moves from the lowest or highest value it has had."""
-    series = np.ascontiguousarray(signal.reshape(signal.shape[0], -1), dtype=np.float64)
-    out = np.zeros(series.shape, dtype=np.bool_)
-    _counter()(series, float(step), -1.0 if dark is None else float(dark), out)
-    return out.reshape(signal.shape)
+    return _Transitions(step, dark)(signal)
 
 
 def window_sums(image: np.ndarray, size: int) -> np.ndarray:
@@ -127,62 +157,110 @@ def window_sums(image: np.ndarray, size: int) -> np.ndarray:
     return table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
 
 
+class _Windows:
+    """The one-second windows (sliding by a frame) of one kind of transitions, fed in order: the worst window's
+    flash count, counting only counts reached over more than :data:`AREA` of some field-sized window, and the
+    windows in which some cell passes ``cells_over`` transitions. Holds a second of transitions, whatever the
+    length."""
+
+    def __init__(self, frames: int, fps: float, grid: int = GRID, cells_over: float | None = None):
+        self.span = max(1, min(frames, round(fps)))
+        self.side = max(1, round(grid * FIELD))
+        self.needed = AREA * self.side * self.side
+        self.ring = np.zeros((self.span, grid, grid), np.int32)  # the last second's transitions
+        self.counts = np.zeros((grid, grid), np.int32)
+        self.seen, self.best, self.at = 0, 0, 0
+        self.cells_over = cells_over
+        self.over: list[int] = []
+
+    def add(self, changes: np.ndarray) -> None:
+        """The next frames' transitions, bool [b, grid, grid]."""
+        for change in changes:
+            slot = self.seen % self.span
+            self.counts += change
+            if self.seen >= self.span:
+                self.counts -= self.ring[slot]
+            self.ring[slot] = change
+            self.seen += 1
+            if self.seen >= self.span:
+                self._window(self.seen - self.span)
+
+    def _window(self, start: int) -> None:
+        counts = self.counts
+        top = int(counts.max())
+        if self.cells_over is not None and top > self.cells_over:
+            self.over.append(start)
+        if top <= self.best:
+            return
+        for value in np.unique(counts[counts > self.best])[::-1]:
+            if window_sums((counts >= value).astype(np.int32), self.side).max() > self.needed:
+                self.best, self.at = int(value), start
+                return
+
+    @property
+    def rate(self) -> tuple[float, int]:
+        """(flashes per second, the worst window's first frame)."""
+        return self.best / 2.0, self.at
+
+
 def worst_rate(changes: np.ndarray, fps: float) -> tuple[float, int]:
     """(flashes per second, the window's first frame) of the worst one-second window of ``changes`` [T, grid, grid],
     counting only counts reached over more than :data:`AREA` of some field-sized window."""
-    frames, grid = changes.shape[0], changes.shape[1]
-    span = max(1, min(frames, round(fps)))
-    side = max(1, round(grid * FIELD))
-    needed = AREA * side * side
-    running = np.concatenate([np.zeros((1, grid, grid), np.int32), changes.cumsum(0, dtype=np.int32)])
-    best, at = 0, 0
-    for start in range(0, frames - span + 1):
-        counts = running[start + span] - running[start]
-        top = int(counts.max())
-        if top <= best:
-            continue
-        for value in np.unique(counts[counts > best])[::-1]:
-            if window_sums((counts >= value).astype(np.int32), side).max() > needed:
-                best, at = int(value), start
-                break
-    return best / 2.0, at
+    windows = _Windows(changes.shape[0], fps, changes.shape[1])
+    windows.add(changes)
+    return windows.rate
 
 
-def _transitions(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The general and the red transitions of uint8 frames [T, H, W, 3], per cell: bool [T, grid, grid] each."""
-    colour = cells(frames)
-    luminance = colour @ np.array([0.2126, 0.7152, 0.0722])
-    redness = np.maximum(0.0, colour[..., 0] - colour[..., 1] - colour[..., 2]) * 320.0
-    return transitions(luminance, LUMINANCE_STEP, DARK_LIMIT), transitions(redness, RED_STEP)
+class Meter:
+    """The flash figures of ``frames`` uint8 frames [H, W, 3] (at least :data:`GRID` pixels a side; twice that is
+    plenty) shown at ``fps``, fed in order in batches (:meth:`add`), in memory a second of cells whatever the
+    length. With ``rate``, also where a window may flash more than ``rate`` times a second (:meth:`spans`)."""
+
+    def __init__(self, frames: int, fps: float, rate: float | None = None):
+        self.fps, self.rate = fps, rate
+        over = None if rate is None else 2 * rate
+        self.kinds = [(_Transitions(LUMINANCE_STEP, DARK_LIMIT), _Windows(frames, fps, cells_over=over)),
+                      (_Transitions(RED_STEP), _Windows(frames, fps, cells_over=over))]
+
+    def add(self, frames: np.ndarray) -> None:
+        """The next uint8 frames [b, H, W, 3]."""
+        colour = cells(frames)
+        luminance = colour @ np.array([0.2126, 0.7152, 0.0722])
+        redness = np.maximum(0.0, colour[..., 0] - colour[..., 1] - colour[..., 2]) * 320.0
+        for (counter, windows), signal in zip(self.kinds, (luminance, redness), strict=True):
+            windows.add(counter(signal))
+
+    @property
+    def found(self) -> Flashes:
+        """The figures of the frames so far."""
+        (general, general_at), (red, red_at) = (windows.rate for _, windows in self.kinds)
+        return Flashes(general=general, red=red, worst_at=(general_at if general >= red else red_at) / self.fps)
+
+    def spans(self) -> list[tuple[int, int]]:
+        """The spans of frames, [first, end), outside which no one-second window flashes more than ``rate`` times a
+        second (such a window has a cell with more than ``2 * rate`` transitions); each span reaches a second back
+        from its window, for the transitions' history, and overlapping spans are merged. None when the figures
+        stay within ``rate``."""
+        if self.rate is None or self.found.worst <= self.rate:
+            return []
+        span = self.kinds[0][1].span
+        starts = sorted({start for _, windows in self.kinds for start in windows.over})
+        return merged([(max(0, start - span), start + span) for start in starts])
 
 
 def flashes(frames: np.ndarray, fps: float) -> Flashes:
-    """The flash figures of uint8 frames [T, H, W, 3] shown at ``fps`` (at least :data:`GRID` pixels a side; twice
-    that is plenty)."""
-    return _rated(_transitions(frames), fps)
-
-
-def _rated(changes: tuple[np.ndarray, np.ndarray], fps: float) -> Flashes:
-    (general, general_at), (red, red_at) = (worst_rate(kind, fps) for kind in changes)
-    return Flashes(general=general, red=red, worst_at=(general_at if general >= red else red_at) / fps)
+    """The flash figures of uint8 frames [T, H, W, 3] shown at ``fps`` (see :class:`Meter`)."""
+    meter = Meter(frames.shape[0], fps)
+    meter.add(frames)
+    return meter.found
 
 
 def suspects(frames: np.ndarray, fps: float, rate: float) -> tuple[Flashes, list[tuple[int, int]]]:
-    """The flash figures of ``frames`` (as :func:`flashes`) and the spans of frames, [first, end), outside which no
-    one-second window flashes more than ``rate`` times a second (such a window has a cell with more than
-    ``2 * rate`` transitions); each span reaches a second back from its window, for the transitions' history, and
-    overlapping spans are merged. No spans when the figures stay within ``rate``."""
-    changes = _transitions(frames)
-    found = _rated(changes, fps)
-    if found.worst <= rate:
-        return found, []
-    span = max(1, min(frames.shape[0], round(fps)))
-    starts: set[int] = set()
-    for kind in changes:
-        running = np.concatenate([np.zeros((1,) + kind.shape[1:], np.int32), kind.cumsum(0, dtype=np.int32)])
-        top = (running[span:] - running[:-span]).max(axis=(1, 2))
-        starts.update(int(start) for start in np.flatnonzero(top > 2 * rate))
-    return found, merged([(max(0, start - span), start + span) for start in starts])
+    """The flash figures of ``frames`` (as :func:`flashes`) and the spans of frames outside which no one-second window
+    flashes more than ``rate`` times a second (see :meth:`Meter.spans`)."""
+    meter = Meter(frames.shape[0], fps, rate)
+    meter.add(frames)
+    return meter.found, meter.spans()
 
 
 def merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

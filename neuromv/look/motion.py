@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -74,13 +74,15 @@ def limits_flashes(spec: RenderSpec) -> bool:
     return spec.flash_limit if spec.flash_limit is not None else not presets.load(spec.preset).classic
 
 
-def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
-            rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
-            sharpen: float | tuple[float, ...] = 0.0, pictures: np.ndarray | None = None) -> np.ndarray:
-    """uint8 [frames, h, w, 3]: every frame, or frames ``rows`` alone (each a pure function of its rows), each panel
-    ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen`` (one amount, or one a
-    picture), with a sequence of covers' ``pictures`` shares; drawn as the look's video draws them (the fused head
-    but for classic: see :class:`FrameSource`)."""
+def preview_batches(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
+                    rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
+                    sharpen: float | tuple[float, ...] = 0.0,
+                    pictures: np.ndarray | None = None) -> Generator[np.ndarray, None, None]:
+    """uint8 [b, h, w, 3] batches, in order: every frame, or frames ``rows`` alone (each a pure function of its rows),
+    each panel ``size`` (width, height; :data:`PREVIEW` pixels a side by default), sharpened by ``sharpen`` (one
+    amount, or one a picture), with a sequence of covers' ``pictures`` shares; drawn as the look's video draws them
+    (the fused head but for classic: see :class:`FrameSource`). A song's whole preview is never in memory at once (an
+    hour at 128² is 5 GB)."""
     if rows is not None:
         panels = [(network, latents[rows]) for network, latents in panels]
         params = None if params is None else replace(params, values=params.values[rows])
@@ -89,7 +91,24 @@ def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None
                          params=params, pictures=pictures, sharpen=sharpen,
                          fused=params is not None or not presets.load(spec.preset).classic)
     with contextlib.closing(source.batches()) as batches:
-        return np.concatenate(list(batches))
+        yield from batches
+
+
+def preview(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
+            rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
+            sharpen: float | tuple[float, ...] = 0.0, pictures: np.ndarray | None = None) -> np.ndarray:
+    """uint8 [frames, h, w, 3]: :func:`preview_batches` together."""
+    return np.concatenate(list(preview_batches(spec, panels, params, device, rows, size, sharpen, pictures)))
+
+
+def metered(batches: Generator[np.ndarray, None, None], frames: int, fps: float,
+            rate: float | None = None) -> flashes.Meter:
+    """The flash meter (:class:`flashes.Meter`) of ``frames`` frames of a preview, fed batch by batch."""
+    meter = flashes.Meter(frames, fps, rate)
+    with contextlib.closing(batches):
+        for batch in batches:
+            meter.add(batch)
+    return meter
 
 
 def _motion(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
@@ -129,19 +148,23 @@ def motion_gain(measure: Callable[[float], float], target: float, highest: float
 class _SafeGain:
     """The largest gain at most ``wanted`` whose preview flashes at most :data:`flashes.TARGET_RATE` times a second.
 
-    ``draw(gain, rows)``: the preview of frames ``rows`` (None: every frame) with the preset scaled by ``gain``.
-    ``worst`` holds each gain checked on every frame; ``spans`` where the lowest gain found to flash did.
+    ``draw(gain, rows)``: the batches of the preview of frames ``rows`` (None: every frame) with the preset scaled by
+    ``gain``. ``worst`` holds each gain checked on every frame; ``spans`` where the lowest gain found to flash did.
     """
 
-    def __init__(self, draw: Callable[[float, np.ndarray | None], np.ndarray], fps: float, frame_count: int):
+    def __init__(self, draw: Callable[[float, np.ndarray | None], Generator[np.ndarray, None, None]], fps: float,
+                 frame_count: int):
         self.draw, self.fps, self.frame_count = draw, fps, frame_count
         self.worst: dict[float, float] = {}
         self.spans: list[tuple[int, int]] = []
 
-    def _within(self, frames: np.ndarray, first: int = 0) -> tuple[float, bool]:
-        """(the worst flashes a second, whether within the target) of ``frames`` of a preview, from frame
-        ``first``; where they flashed becomes the spans to look at next."""
-        found, where = flashes.suspects(frames, self.fps, flashes.TARGET_RATE)
+    def _within(self, gain: float, first: int = 0, end: int | None = None) -> tuple[float, bool]:
+        """(the worst flashes a second, whether within the target) of the gain's preview of frames ``first .. end``
+        (every frame without them), previewed alone; where they flashed becomes the spans to look at next."""
+        rows = None if end is None else np.arange(first, end)
+        meter = metered(self.draw(gain, rows), self.frame_count if rows is None else rows.size, self.fps,
+                        flashes.TARGET_RATE)
+        found, where = meter.found, meter.spans()
         if where:
             self.spans = [(first + a, first + b) for a, b in where]
         return found.worst, found.worst <= flashes.TARGET_RATE
@@ -149,17 +172,15 @@ class _SafeGain:
     def safe(self, gain: float) -> bool:
         """Every frame of the gain's preview within the target."""
         if gain not in self.worst:
-            self.worst[gain] = self._within(self.draw(gain, None))[0]
+            self.worst[gain] = self._within(gain)[0]
         return self.worst[gain] <= flashes.TARGET_RATE
 
     def safe_where_it_flashed(self, gain: float) -> bool:
         """:meth:`safe` on the spans where the lowest gain known to flash did, each previewed alone."""
         cut = [(first, min(end, self.frame_count)) for first, end in self.spans]
-        rows = np.concatenate([np.arange(first, end) for first, end in cut] or [np.zeros(0, np.int64)])
-        if not 0 < rows.size <= self.frame_count // 2:
+        if not 0 < sum(end - first for first, end in cut) <= self.frame_count // 2:
             return self.safe(gain)
-        parts = np.split(self.draw(gain, rows), np.cumsum([end - first for first, end in cut])[:-1])
-        return all(self._within(part, first)[1] for (first, _), part in zip(cut, parts, strict=True))
+        return all(self._within(gain, first, end)[1] for first, end in cut)
 
     def search(self, high: float) -> float:
         """Halvings below ``high`` where the unsafe gains flashed, each round checked on every frame."""
@@ -209,8 +230,8 @@ def scale_latents(spec: RenderSpec, panels: Panels, device: torch.device,
     timing, only less deep."""
     centre = np.concatenate([latents for _, latents in panels]).mean(axis=0, dtype=np.float64)
     measure = functools.cache(lambda gain: _motion(spec, _gained(panels, centre, gain), None, device, pictures))
-    search = _SafeGain(lambda gain, rows: preview(spec, _gained(panels, centre, gain), None, device, rows,
-                                                  pictures=pictures),
+    search = _SafeGain(lambda gain, rows: preview_batches(spec, _gained(panels, centre, gain), None, device, rows,
+                                                          pictures=pictures),
                        float(spec.frame_rate), panels[0][1].shape[0])
     gain, found = _searched(spec, measure, search, MAX_LATENT_GAIN, "the latents' swings")
     return _gained(panels, centre, gain), found
@@ -228,7 +249,8 @@ def scale_motion(spec: RenderSpec, look: presets.Preset, panels: Panels, bank: F
     tracks = functools.cache(lambda gain: presets.tracks(look.scaled(gain), bank))
     measured = still(panels) if still_latents else panels
     measure = functools.cache(lambda gain: _motion(spec, measured, tracks(gain), device, pictures))
-    search = _SafeGain(lambda gain, rows: preview(spec, panels, tracks(gain), device, rows, pictures=pictures),
+    search = _SafeGain(lambda gain, rows: preview_batches(spec, panels, tracks(gain), device, rows,
+                                                          pictures=pictures),
                        float(spec.frame_rate), panels[0][1].shape[0])
     gain, found = _searched(spec, measure, search, MAX_GAIN, "its swings")
     return spec.replace(preset=look.scaled(gain).to_json()), tracks(gain), found
@@ -247,8 +269,9 @@ def tame(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, d
         return ([(network, flashes.calm(latents, window) if latents_too else latents) for network, latents in panels],
                 None if params is None else replace(params, values=flashes.calm(params.values, window)))
 
-    taming = flashes.tame(lambda window: flashes.flashes(preview(spec, *calmed(window), device, pictures=pictures),
-                                                         fps), fps)
+    frames = panels[0][1].shape[0]
+    taming = flashes.tame(lambda window: metered(preview_batches(spec, *calmed(window), device, pictures=pictures),
+                                                 frames, fps).found, fps)
     if taming.window > 1:
         log.warning("tamed: the video would flash %.1f times a second (the limit keeps it at %g, under WCAG 2.3.1's "
                     "3); %s smoothed over %.2f s, to %.1f a second", taming.before, flashes.TARGET_RATE,
