@@ -2,7 +2,9 @@
 
 The CPPN's coordinate term is computed once per frame size; each batch adds its frames' latent terms and runs the
 rest of the network over pixel chunks small enough to stay in cache (on a CPU) or one chunk per frame (on a GPU).
-Frames are converted to uint8 on the device and only then copied to the host.
+On a CPU every look but classic runs the rest of the network as one compiled loop (:mod:`network.fused`), over
+coordinate terms packed a tile of pixels at a time. Frames are converted to uint8 on the device and only then
+copied to the host.
 """
 
 from __future__ import annotations
@@ -227,9 +229,8 @@ class _Drawer:
 
     def _coord_term(self, k: int) -> torch.Tensor:
         """[P, hidden] (packed, for the fused head): frame ``k``'s coordinate terms when nothing warps: its picture's,
-        computed once per size, or
-        on the way from one picture to the next the pictures' terms mixed in its shares (elementwise, so that the
-        frame is the same on any number of threads)."""
+        computed once per size, or on the way from one picture to the next the pictures' terms mixed in its shares
+        (elementwise, so that the frame is the same on any number of threads)."""
         if self.pictures is None:
             return self._own[0]
         shares = self.pictures[k]
