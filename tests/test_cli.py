@@ -211,12 +211,14 @@ def test_interrupt_leaves_nothing(tmp_path, sig):
 
 
 def test_an_interrupt_while_the_default_look_previews_the_song_leaves_nothing(tmp_path):
-    """Ctrl-C before the first frame is encoded, while glow previews a 2-minute song to scale its swings under the
-    flash limit (about 30 s on 2 cores, after some 8 s of start-up): the same one line, status 130, nothing left."""
-    song = write_wav(tmp_path / "long.wav", tone(120.0))
+    """Ctrl-C before the first frame is encoded, while the default look analyses and previews a 10-minute song to
+    scale its swings under the flash limit (its first frame is encoded after about 45 s on 2 cores, with nothing of
+    the song's in the cache): the same one line, status 130, nothing left."""
+    song = write_wav(tmp_path / "long.wav", tone(600.0))
     target = tmp_path / "out.mp4"
     proc = subprocess.Popen([sys.executable, "-m", "neuromv", "render", str(song), "-o", str(target), "--size", "64",
-                             "-q"], stderr=subprocess.PIPE, text=True)
+                             "-q"], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "NEUROMV_CACHE": str(tmp_path / "cache")})
     time.sleep(12)
     assert proc.poll() is None and not list(tmp_path.glob(".out.mp4.*"))  # still previewing: nothing encoded yet
     proc.send_signal(signal.SIGINT)
