@@ -112,7 +112,7 @@ class Prepared:
         return FrameSource(self.panels, width, height, layout=self.spec.layout or "row", labels=self.labels,
                            device=self.device, batch_size=self.spec.batch_size, precision=self.spec.precision,
                            params=self.params, pictures=self.pictures, sharpen=self.sharpen,
-                           fused=self.params is not None or not presets.load(self.spec.preset).classic)
+                           fused=motion.drawn_fused(self.spec, self.params))
 
     def feature_bank(self, learned_too: bool = False) -> FeatureBank:
         """The excerpt's feature bank: the one the look used when it has what is asked, else computed."""

@@ -74,6 +74,12 @@ def limits_flashes(spec: RenderSpec) -> bool:
     return spec.flash_limit if spec.flash_limit is not None else not presets.load(spec.preset).classic
 
 
+def drawn_fused(spec: RenderSpec, params: presets.ParamTracks | None) -> bool:
+    """Whether the look's frames draw with the fused head (:class:`FrameSource`'s ``fused``): every look but classic,
+    whose frames stay torch's, bit for bit."""
+    return params is not None or not presets.load(spec.preset).classic
+
+
 def preview_batches(spec: RenderSpec, panels: Panels, params: presets.ParamTracks | None, device: torch.device,
                     rows: np.ndarray | None = None, size: tuple[int, int] = (PREVIEW, PREVIEW),
                     sharpen: float | tuple[float, ...] = 0.0,
@@ -89,7 +95,7 @@ def preview_batches(spec: RenderSpec, panels: Panels, params: presets.ParamTrack
         pictures = None if pictures is None else pictures[rows]
     source = FrameSource(panels, *size, layout=spec.layout or "row", device=device, precision=spec.precision,
                          params=params, pictures=pictures, sharpen=sharpen,
-                         fused=params is not None or not presets.load(spec.preset).classic)
+                         fused=drawn_fused(spec, params))
     with contextlib.closing(source.batches()) as batches:
         yield from batches
 
