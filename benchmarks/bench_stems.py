@@ -52,7 +52,7 @@ def separation(seconds: float, minutes_of_audio: float) -> None:
     print("| --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         took, _ = timed(separate, SONG, separator="hpss", duration=seconds, cache=False)
-        print(f"| hpss | librosa | {took / minutes_of_audio:.1f} s |", flush=True)
+        print(f"| hpss | neuromv | {took / minutes_of_audio:.1f} s |", flush=True)
         try:
             name = random_demucs(Path(tmp))
             took, _ = timed(separate, SONG, stems=4, separator="demucs", demucs_model=name, demucs_repo=tmp,

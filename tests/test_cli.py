@@ -252,11 +252,11 @@ def test_repeated_interrupts_in_a_library_call(tmp_path):
 
 
 def test_the_command_line_starts_without_torch():
-    """``neuromv --version`` and ``neuromv render --help`` load neither torch nor librosa (a fast start)."""
+    """``neuromv --version`` and ``neuromv render --help`` load neither torch nor numba (a fast start)."""
     script = ("import sys, neuromv.cli\n"
               "for argv in (['--version'], ['render', '--help']):\n"
               "    try:\n        neuromv.cli.main(argv)\n    except SystemExit:\n        pass\n"
-              "print(sorted(m for m in ('torch', 'librosa', 'numba') if m in sys.modules))")
+              "print(sorted(m for m in ('torch', 'scipy', 'numba') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"

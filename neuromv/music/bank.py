@@ -8,11 +8,12 @@ a preset alike. Energies are in dB before scaling; brightness is the log of the 
 ================  =============================================================================================
 ``rms``           loudness: the RMS level of the window
 ``onset``         onset strength: the rise of the log-mel spectrum since the previous frame (spectral flux)
-``percussive``    the energy of the percussive part (median-filtering separation of the spectrogram)
+``percussive``    the energy of the percussive part (median-filtering separation of the spectrogram, :mod:`.hpss`)
 ``harmonic``      the energy of the harmonic part
 ``centroid``      brightness: the spectral centroid
-``beat``          a pulse: 1 at each tracked beat, decaying with a time constant of :data:`BEAT_DECAY` s
-``chroma.C`` ...  the 12 pitch classes (C, C#, D, ... B), each frame's strongest at 1 before the song's scaling
+``beat``          a pulse: 1 at each beat :mod:`.beats` tracks, decaying with a time constant of :data:`BEAT_DECAY` s
+``chroma.C`` ...  the 12 pitch classes (C, C#, D, ... B) of :func:`chroma_basis`, each frame's strongest at 1 before
+                  the song's scaling
 ``low`` ...       band energies: ``low`` 20-250 Hz, ``mid`` 250-2000 Hz, ``high`` 2-11 kHz
 ================  =============================================================================================
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +32,10 @@ import numpy as np
 from ..errors import OptionError, did_you_mean
 from ..io.audio import Audio, AudioStream, as_fps, frame_count, open_audio, to_mono
 from ..io.files import content_hash, write_atomically
+from . import beats, hpss, mel
+from .beats import track
+from .hpss import harmonic_share
+from .mel import mel_filterbank
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
 RATE = 22050
@@ -39,6 +43,10 @@ N_FFT = 2048
 LOW_PERCENTILE, HIGH_PERCENTILE = 2.0, 98.0
 #: Seconds for the beat pulse to fall to 1/e.
 BEAT_DECAY = 0.15
+#: The band the chroma reads, Hz: from below the bass's lowest notes to where harmonics outnumber fundamentals.
+CHROMA_BAND = (40.0, 5000.0)
+#: The harmonic/percussive split's medians: over ~0.2 s of frames (at least 3) and over this many FFT bins (~330 Hz).
+SPLIT_BINS = 31
 PITCHES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 BANDS = {"low": (20.0, 250.0), "mid": (250.0, 2000.0), "high": (2000.0, 11025.0)}
 FEATURES = ("rms", "onset", "percussive", "harmonic", "centroid", "beat", *(f"chroma.{p}" for p in PITCHES),
@@ -84,27 +92,36 @@ def _db(power: np.ndarray) -> np.ndarray:
 
 
 def _beats(onset: np.ndarray, fps: Fraction) -> np.ndarray:
-    """float32 [frames]: 1 at each beat librosa's tracker finds in the onset envelope, decaying between beats."""
-    import librosa
-
+    """float32 [frames]: 1 at each beat :func:`.beats.track` finds in the onset envelope, decaying between beats."""
     frames = onset.shape[0]
-    pulse = np.zeros(frames, np.float32)
-    hop = 512  # librosa wants an integer hop: the envelope's rate is fps to within 1/512
-    _, beats = librosa.beat.beat_track(onset_envelope=onset.astype(np.float64), sr=round(float(fps) * hop),
-                                       hop_length=hop, trim=False)
-    if len(beats) == 0:
-        return pulse
-    decay = math.exp(-1.0 / (BEAT_DECAY * float(fps)))
-    since = np.full(frames, np.inf)
-    marks = np.zeros(frames, bool)
-    marks[np.asarray(beats, dtype=np.int64).clip(0, frames - 1)] = True
-    last = -1
-    for i in range(frames):  # frames since the latest beat at or before i
-        if marks[i]:
-            last = i
-        if last >= 0:
-            since[i] = i - last
-    return np.where(np.isfinite(since), decay ** np.minimum(since, 1e6), 0.0).astype(np.float32)
+    beats = track(onset, float(fps))
+    if beats.size == 0:
+        return np.zeros(frames, np.float32)
+    since = np.arange(frames) - beats[np.maximum(np.searchsorted(beats, np.arange(frames), side="right") - 1, 0)]
+    pulse = np.exp(-since / (BEAT_DECAY * float(fps)))
+    return np.where(since >= 0, pulse, 0.0).astype(np.float32)
+
+
+def chroma_basis(rate: int = RATE, n_fft: int = N_FFT) -> np.ndarray:
+    """float32 [12, n_fft // 2 + 1]: how much of each FFT bin's power goes to each pitch class (C first).
+
+    A bin between :data:`CHROMA_BAND` Hz falls on the pitch ``12 · log2(f / C0)`` semitones (A4 = 440 Hz); its power is
+    shared among the 12 classes by a Gaussian of their circular distance to it (half a semitone wide, or half the
+    bin's own width in semitones where a low bin spans more), weighted by a Gaussian over octaves around A4 (two octaves
+    wide) so that neither rumble nor the top harmonics decide the pitch class."""
+    hz = np.fft.rfftfreq(n_fft, 1.0 / rate)
+    low, high = CHROMA_BAND
+    inside = (hz >= low) & (hz <= high)
+    c0 = 440.0 * 2.0 ** (-57.0 / 12.0)
+    step = rate / n_fft
+    pitch = 12.0 * np.log2(np.maximum(hz, step / 2) / c0)
+    width = np.maximum(0.5, 6.0 * np.log2((hz + step / 2) / np.maximum(hz - step / 2, step / 4)))
+    classes = np.arange(12.0)[:, None]
+    distance = (pitch[None, :] - classes + 6.0) % 12.0 - 6.0
+    weights = np.exp(-0.5 * (distance / width[None, :]) ** 2)
+    weights /= weights.sum(axis=0, keepdims=True)
+    octave = np.exp(-0.5 * (np.log2(np.maximum(hz, step / 2) / 440.0) / 2.0) ** 2)
+    return (weights * (octave * inside)[None, :]).astype(np.float32)
 
 
 def scale(raw: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -135,12 +152,11 @@ def mono(audio: Audio | AudioStream) -> np.ndarray:
 
 def _analyse(padded: np.ndarray, centres: np.ndarray, fps: Fraction) -> dict[str, np.ndarray]:
     """The raw (unscaled) features of the frames centred on ``centres`` (indices into ``padded``), in blocks."""
-    import librosa
-
     hann = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
     offsets = np.arange(N_FFT) - N_FFT // 2
     hz = np.fft.rfftfreq(N_FFT, 1.0 / RATE)
-    mel_basis = librosa.filters.mel(sr=RATE, n_fft=N_FFT, n_mels=64).T  # [bins, 64]
+    mel_basis = mel_filterbank(RATE, N_FFT, 64, 0.0, RATE / 2.0).T  # [bins, 64]
+    chroma_weights = chroma_basis().T  # [bins, 12]
     kernel = max(3, 2 * round(0.1 * float(fps)) + 1)  # the percussive/harmonic split's time kernel: ~0.2 s, odd
     margin = kernel // 2  # frames either side a block needs for its median filter to be exact
     frames = centres.shape[0]
@@ -150,17 +166,19 @@ def _analyse(padded: np.ndarray, centres: np.ndarray, fps: Fraction) -> dict[str
         lo, hi = max(0, first - margin), min(frames, first + BLOCK + margin)
         segment = padded[centres[lo:hi, None] + offsets[None, :]]  # [block + margins, N_FFT]
         magnitude = np.abs(np.fft.rfft(segment * hann, axis=1)).astype(np.float32)  # [.., bins]
-        harmonic, percussive = librosa.decompose.hpss(magnitude.T, kernel_size=(kernel, 31))  # [bins, ..]
+        share = harmonic_share(magnitude, kernel, SPLIT_BINS)  # [.., bins]
         keep = slice(first - lo, first - lo + min(BLOCK, frames - first))
-        segment, magnitude = segment[keep], magnitude[keep]
+        segment, magnitude, share = segment[keep], magnitude[keep], share[keep]
         power = magnitude * magnitude
         parts["rms"].append(_db(np.mean(segment * segment, axis=1)))
         parts["mel"].append(_db(power @ mel_basis))
-        parts["percussive"].append(_db((percussive[:, keep] ** 2).sum(axis=0)))
-        parts["harmonic"].append(_db((harmonic[:, keep] ** 2).sum(axis=0)))
+        parts["percussive"].append(_db((power * (1.0 - share) ** 2).sum(axis=1)))
+        parts["harmonic"].append(_db((power * share ** 2).sum(axis=1)))
         total = np.maximum(power.sum(axis=1), 1e-12)
         parts["centroid"].append(np.log(np.maximum((power @ hz) / total, 20.0)).astype(np.float32))
-        parts["chroma"].append(librosa.feature.chroma_stft(S=power.T, sr=RATE, n_fft=N_FFT, tuning=0.0).T)
+        chroma = power @ chroma_weights
+        strongest = chroma.max(axis=1, keepdims=True)
+        parts["chroma"].append(np.divide(chroma, strongest, out=np.zeros_like(chroma), where=strongest > 1e-12))
         for band, (low, high) in BANDS.items():
             parts[band].append(_db(power[:, (hz >= low) & (hz < high)].sum(axis=1)))
     return {name: np.concatenate(values) for name, values in parts.items()}
@@ -198,10 +216,11 @@ def feature_bank(audio: Audio | AudioStream, fps: Fraction | float | str = 30) -
 
 
 def _made_by() -> str:
-    """What a cached bank was computed by: this module's code and the librosa it called (see :func:`cached_bank`)."""
-    from importlib.metadata import version
-
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16] + f" librosa {version('librosa')}"
+    """What a cached bank was computed by: the code of this module and of those it calls (see :func:`cached_bank`)."""
+    code = hashlib.sha256()
+    for module in (__file__, beats.__file__, hpss.__file__, mel.__file__):
+        code.update(Path(module).read_bytes())
+    return code.hexdigest()[:16]
 
 
 def cached_bank(song: str | Path, start: float, duration: float | None, fps: Fraction | float | str,

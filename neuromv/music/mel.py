@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import torch
 
 from ..errors import OptionError
 from ..io.audio import Audio, AudioStream, as_fps, frame_count, to_mono
@@ -82,6 +81,8 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
     ``frames == ceil(n * fps / sample_rate)``; the result is the same (to float rounding) however the samples are split
     into blocks.
     """
+    import torch  # here, not at the top: the feature bank uses this module's filterbank without torch
+
     fps = as_fps(fps)
     bound_heap()
     window = max(16, round(2 * sample_rate / fps))

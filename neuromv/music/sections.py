@@ -1,6 +1,6 @@
 """The song's sections: where it changes (verse to chorus, a drop, a new song), on its tracked beats.
 
-The beats are the feature bank's (librosa's tracker on the frame grid: each is a frame). Each beat's features are
+The beats are the feature bank's (:mod:`.beats`, on the frame grid: each is a frame). Each beat's features are
 the bank's timbre and harmony (the band energies, the centroid, the harmonic and percussive energies, the chroma) and
 the mel latents, averaged over the beat and standardised over the song. A change of section is where the features of
 the :data:`HALF` beats before a beat are alike among themselves and unlike those of the :data:`HALF` beats after it:

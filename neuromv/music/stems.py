@@ -7,7 +7,8 @@ Backends:
   command on PATH), or in process when Spleeter is importable here. Models come from its ``MODEL_PATH``.
 - ``demucs``: ``pip install "neuromv[demucs]"``; in process on the render device. 2 stems = vocals and the rest,
   4 stems its native four; 5 stems are not offered.
-- ``hpss``: librosa's harmonic/percussive separation; no model, works offline everywhere (2 stems).
+- ``hpss``: harmonic/percussive separation by median filtering (:mod:`.hpss`); no model, works offline everywhere
+  (2 stems).
 - ``auto``: demucs, then spleeter, then hpss: the first that can run here.
 
 Separations are cached by the audio's content hash, the excerpt, the backend and the model, so rendering again with
@@ -34,6 +35,7 @@ import numpy as np
 from ..errors import NeuromvError, OptionError
 from ..io.audio import load_audio, to_mono
 from ..io.files import Partial, cache_root, content_hash
+from .hpss import harmonic_share
 
 log = logging.getLogger("neuromv")
 
@@ -43,6 +45,8 @@ STEM_NAMES = {2: ("vocals", "accompaniment"), 4: ("vocals", "drums", "bass", "ot
               5: ("vocals", "drums", "bass", "piano", "other")}
 HPSS_NAMES = ("harmonic", "percussive")
 SEPARATION_RATE = 44100
+#: The ``hpss`` split's window, samples (46 ms at 44.1 kHz).
+HPSS_FFT = 2048
 SPLEETER_ENV = "NEUROMV_SPLEETER_PYTHON"
 
 
@@ -94,12 +98,18 @@ def decode_mix(path: Path, start: float, duration: float | None, rate: int = SEP
 # --- backends: mix float32 [2, n] at 44.1 kHz -> {name: float32 [channels, n]} -------------------------------
 
 def _hpss(mix: np.ndarray, stems: int, **_: object) -> dict[str, np.ndarray]:
-    try:
-        import librosa
-    except ImportError:  # a dependency; only a broken install lands here
-        raise SeparatorError('separator \'hpss\' needs librosa; run: pip install librosa') from None
-    harmonic, percussive = librosa.effects.hpss(mix.mean(axis=0))
-    return {"harmonic": harmonic[None].astype(np.float32), "percussive": percussive[None].astype(np.float32)}
+    """The median-filtering split (:mod:`.hpss`) of the mix's spectrogram (:data:`HPSS_FFT` windows, a quarter of
+    one apart; medians over 31 of them and 31 bins), each part resynthesised by overlap-add."""
+    from scipy.signal import istft, stft
+
+    mono = mix.mean(axis=0)
+    _, _, spectrum = stft(mono, nperseg=HPSS_FFT, noverlap=HPSS_FFT - HPSS_FFT // 4, window="hann")  # [bins, frames]
+    share = harmonic_share(np.abs(spectrum).T, 31, 31).T
+    parts = {}
+    for name, mask in (("harmonic", share), ("percussive", 1.0 - share)):
+        _, signal = istft(spectrum * mask, nperseg=HPSS_FFT, noverlap=HPSS_FFT - HPSS_FFT // 4, window="hann")
+        parts[name] = signal[None, :mono.shape[0]].astype(np.float32)
+    return parts
 
 
 def _demucs(mix: np.ndarray, stems: int, *, device: str = "cpu", demucs_model: str = "htdemucs",
@@ -237,7 +247,7 @@ def separate(path: str | Path, *, stems: int = 2, separator: str = "auto", start
     reasons = []
     for backend in order:
         model = {"demucs": f"{demucs_model}@{demucs_repo or 'hub'}",
-                 "spleeter": spleeter_config or f"spleeter:{stems}stems", "hpss": "librosa"}[backend]
+                 "spleeter": spleeter_config or f"spleeter:{stems}stems", "hpss": "neuromv"}[backend]
         want = stems if backend != "hpss" else 2
         folder = Path(cache_dir or default_cache_dir()) / _cache_key(path, start, duration, backend, model, want)
         if cache and (hit := _cache_read(folder, None)) is not None:
