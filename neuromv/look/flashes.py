@@ -160,7 +160,9 @@ def transitions(signal: np.ndarray, step: float, dark: float | None = None) -> n
 def window_sums(image: np.ndarray, size: int) -> np.ndarray:
     """The sum over each ``size`` x ``size`` window of ``image`` [H, W] (valid part only), by a summed-area table:
     [H - size + 1, W - size + 1]."""
-    table = np.pad(image, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    table = np.zeros((image.shape[0] + 1, image.shape[1] + 1), np.int64 if image.dtype.kind in "biu" else np.float64)
+    np.cumsum(image, axis=0, out=table[1:, 1:])
+    np.cumsum(table[1:, 1:], axis=1, out=table[1:, 1:])
     return table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
 
 
@@ -199,8 +201,12 @@ class _Windows:
             self.over.append(start)
         if top <= self.best:
             return
-        for value in np.unique(counts[counts > self.best])[::-1]:
-            if window_sums((counts >= value).astype(np.int32), self.side).max() > self.needed:
+        above = counts > self.best
+        if np.count_nonzero(above) <= self.needed:  # too few cells above the worst so far to cover the area anywhere
+            return
+        for value in np.unique(counts[above])[::-1]:
+            reached = counts >= value
+            if np.count_nonzero(reached) > self.needed and window_sums(reached, self.side).max() > self.needed:
                 self.best, self.at = int(value), start
                 return
 
