@@ -289,6 +289,12 @@ def _resolved(spec: RenderSpec, config: cppn.CPPNConfig, aspect: float | None, l
     return spec.replace(**changes)
 
 
+def latent_config(spec: RenderSpec) -> LatentConfig:
+    """How the spec's song becomes its mel latents (the browser player computes them the same way)."""
+    assert spec.latent_dim is not None
+    return LatentConfig(latent_dim=spec.latent_dim)
+
+
 def latents_of(audio: Audio | AudioStream, fps: Any, config: LatentConfig,
                features: learned.Autoencoder | None) -> np.ndarray:
     """z for every frame: the mel latents, or a features model's codes."""
@@ -298,8 +304,7 @@ def latents_of(audio: Audio | AudioStream, fps: Any, config: LatentConfig,
 def song_latents(spec: RenderSpec, song: AudioStream, features: learned.Autoencoder | None,
                  device: torch.device) -> Music:
     """The song's latents on the frame grid, and with ``stems`` each stem's from its own audio, on the same grid."""
-    assert spec.latent_dim is not None
-    config = LatentConfig(latent_dim=spec.latent_dim)
+    config = latent_config(spec)
     latents = latents_of(song, spec.frame_rate, config, features)
     frames = frame_count(song.n_samples, song.sample_rate, spec.frame_rate)
     assert latents.shape[0] == frames

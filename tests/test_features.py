@@ -87,3 +87,25 @@ def test_stream_from_file_matches_loaded(tmp_path):
     stream = neuromv.open_audio(path, start=0.5, block_seconds=3.0)
     np.testing.assert_allclose(mel_latents(stream, 30), loaded, atol=1e-5)
     assert stream.n_samples == round(24.5 * RATE)
+
+
+def test_the_latents_golden_vectors_hold():
+    """tests/data/latent_vectors.json (scripts/latent_vectors.py) pins the mel latents down for every implementation:
+    this one, and the browser player's (tests/test_player.py)."""
+    import json
+    import sys
+    from dataclasses import asdict
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from latent_vectors import samples_of
+
+    cases = json.loads((Path(__file__).parent / "data" / "latent_vectors.json").read_text())["cases"]
+    assert len(cases) >= 4
+    for case in cases:
+        config = LatentConfig(**case["config"])
+        assert asdict(config) == case["config"]
+        audio = Audio(samples_of(case["samples_e4"])[None], case["rate"], Path("golden.wav"))
+        got = mel_latents(audio, case["fps"], config)
+        expected = np.asarray(case["expected"], np.float32)
+        assert got.shape == expected.shape and np.abs(got - expected).max() <= 1e-6, case["name"]

@@ -23,10 +23,12 @@ from PIL import Image
 
 import neuromv
 from neuromv.look.effects import Warp
-from neuromv.prepared import prepare
+from neuromv.out.player_constants import player_constants
+from neuromv.prepared import latent_config, prepare
 from neuromv.spec import make_spec
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "preset_vectors.json").read_text())["cases"]
+LATENT_VECTORS = json.loads((Path(__file__).parent / "data" / "latent_vectors.json").read_text())["cases"]
 #: A preset that moves every parameter at once.
 EVERYTHING = {"version": 1, "name": "everything", "description": "every parameter moves", "params": {
     "zoom": {"feature": "beat", "min": 0.9, "max": 1.3, "smooth": 0.05},
@@ -211,6 +213,33 @@ def test_the_golden_vectors_pass_in_the_browser(player):
     }""", VECTORS)
     for case, got in zip(VECTORS, outcome, strict=True):
         assert np.allclose(got, case["expected"], rtol=0, atol=1e-9), (case["name"], got)
+
+
+def test_the_page_computes_the_golden_latents(player):
+    page = player("pulse")
+    outcome = page("""async ([cases, constants]) => {
+        const { MelAnalysis } = await import('./latents.js');
+        return cases.map((c) => {
+            const [num, den = 1] = c.fps.split('/').map(Number);
+            const analysis = new MelAnalysis(c.rate, { num, den }, c.config, constants);
+            return Array.from(analysis.latents(Float32Array.from(c.samples_e4, (v) => v / 1e4)));
+        });
+    }""", [LATENT_VECTORS, player_constants()["LATENTS"]])
+    for case, got in zip(LATENT_VECTORS, outcome, strict=True):
+        expected = np.asarray(case["expected"], np.float64)
+        assert len(got) == expected.size and np.abs(np.asarray(got) - expected.ravel()).max() <= 1e-4, case["name"]
+
+
+def test_the_page_computes_the_exports_latents_from_its_song(player, exports):
+    """window.neuromv.latentsOf: the song's samples as Python decoded them give the mel latents Python computes with
+    the export's config (float64 in the page, float32 in Python), before the look scales them."""
+    _, prepared = exports("pulse")
+    song = neuromv.load_audio(prepared.excerpt.source, start=prepared.excerpt.start, duration=prepared.excerpt.duration)
+    page = player("pulse")
+    got = np.asarray(page("([samples, rate]) => window.neuromv.latentsOf(samples, rate)",
+                          [song.mono().tolist(), song.sample_rate]))
+    expected = neuromv.mel_latents(song, prepared.spec.frame_rate, latent_config(prepared.spec))
+    assert got.shape == expected.shape and np.abs(got - expected).max() <= 1e-4
 
 
 def test_the_frame_follows_the_audio_clock(player, exports):

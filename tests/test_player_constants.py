@@ -12,6 +12,7 @@ import pytest
 import neuromv
 from neuromv.look import effects, presets
 from neuromv.look.sharpen import TAPS
+from neuromv.music import mel
 from neuromv.out import web
 from neuromv.out.player_constants import player_constants
 
@@ -37,6 +38,8 @@ def test_the_constants_are_the_python_modules_values():
         "WARPS": list(presets.WARPS), "COLOURS": list(presets.COLOURS), "LIGHTS": list(presets.LIGHTS),
         "RIPPLE_RINGS": effects.RIPPLE_RINGS, "RIPPLE_SPEED": effects.RIPPLE_SPEED,
         "LIGHT_RINGS": effects.LIGHT_RINGS, "LUMA": list(effects.LUMA), "MAX_WARP_FIELD": effects.MAX_WARP_FIELD,
+        "LATENTS": {"DYNAMIC_RANGE_DB": mel.DYNAMIC_RANGE_DB, "MIN_SPREAD_DB": mel.MIN_SPREAD_DB,
+                    "MAX_FMAX": mel.MAX_FMAX, "MIN_WINDOW": mel.MIN_WINDOW, "POWER_FLOOR": mel.POWER_FLOOR},
     }
     assert json.loads(json.dumps(constants)) == constants  # they travel as JSON unchanged
 
@@ -55,13 +58,14 @@ def test_the_player_reads_exactly_these_names():
 def test_no_shared_constant_is_typed_in_the_player(script):
     text = SCRIPTS[script]
     constants = player_constants()
-    for name in constants:
+    for name in [*constants, *constants["LATENTS"]]:
         # no `RIPPLE_RINGS = 3.0` (JavaScript or GLSL): an assignment takes the header's value or a ${...} of it
         assert not re.search(rf"\b{name}\s*[=:]\s*[-\d.\[{{]", text), (script, name)
     scalars = {name: value for name, value in constants.items() if isinstance(value, (int, float))}
     numbers = {**{f"LUMA[{i}]": w for i, w in enumerate(constants["LUMA"])},
                **{f"TAPS[{i}]": w for i, w in enumerate(TAPS)},
-               **{name: value for name, value in scalars.items() if name in ("RIPPLE_SPEED", "MAX_WARP_FIELD")}}
+               **{name: value for name, value in scalars.items() if name in ("RIPPLE_SPEED", "MAX_WARP_FIELD")},
+               **{name: constants["LATENTS"][name] for name in ("DYNAMIC_RANGE_DB", "MAX_FMAX", "POWER_FLOOR")}}
     for name, value in numbers.items():
         assert not re.search(number(value), text), (script, name, value)
     for name in ("WARPS", "COLOURS", "LIGHTS"):  # no list of those names, in either quotes

@@ -22,6 +22,12 @@ DYNAMIC_RANGE_DB = 80.0
 #: Smallest spread the normalisation divides by, in dB: audio that barely changes (a sustained chord, a near-silent
 #: stem) keeps small latents instead of having its noise blown up to full scale. Songs measured 6-9 dB.
 MIN_SPREAD_DB = 4.0
+#: The highest mel band edge, Hz, when the config gives none (or the song's Nyquist frequency, if lower).
+MAX_FMAX = 16000.0
+#: The shortest analysis window, samples (at very high frame rates).
+MIN_WINDOW = 16
+#: The power each mel bin is floored at before the log (-120 dB).
+POWER_FLOOR = 1e-12
 #: Frames analysed per block, which bounds memory whatever the song's length.
 BLOCK_FRAMES = 512
 
@@ -31,8 +37,8 @@ class LatentConfig:
     """How audio becomes latents.
 
     ``latent_dim``: mel bins (the latent size). ``fmin``/``fmax``: mel band edges in Hz (``fmax=None``: the
-    lower of 16 kHz and Nyquist). ``release``: seconds for a bin to fall back after a rise (fast attack, slow release;
-    0 disables smoothing).
+    lower of :data:`MAX_FMAX` and Nyquist). ``release``: seconds for a bin to fall back after a rise (fast attack,
+    slow release; 0 disables smoothing).
     """
 
     latent_dim: int = 64
@@ -85,9 +91,9 @@ def log_mel(samples: np.ndarray | Iterable[np.ndarray], sample_rate: int, fps: F
 
     fps = as_fps(fps)
     bound_heap()
-    window = max(16, round(2 * sample_rate / fps))
+    window = max(MIN_WINDOW, round(2 * sample_rate / fps))
     half = window // 2
-    fmax = min(config.fmax or 16000.0, sample_rate / 2.0)
+    fmax = min(config.fmax or MAX_FMAX, sample_rate / 2.0)
     fmin = min(config.fmin, fmax / 2.0)
     # [bins, latent_dim], applied by torch rather than numpy: OpenBLAS's threads spin for a while after each product,
     # and on a 2-core machine they starved the renderer's threads that came next (12 ms per op for ~70 ms). The FFT
@@ -139,7 +145,7 @@ def _decibels(rows: list[np.ndarray], dims: int) -> np.ndarray:
     """The mel power rows, joined (and let go of), in dB: float32 [frames, dims]."""
     out = np.concatenate(rows) if rows else np.zeros((0, dims), np.float32)
     rows.clear()
-    np.maximum(out, 1e-12, out=out)  # in place from here on: an hour of latents is 28 MB a copy
+    np.maximum(out, POWER_FLOOR, out=out)  # in place from here on: an hour of latents is 28 MB a copy
     np.log10(out, out=out)
     out *= 10.0
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..look import effects, presets
+from ..music import mel
 
 
 def player_constants() -> dict[str, Any]:
@@ -29,4 +30,8 @@ def player_constants() -> dict[str, Any]:
         "LIGHT_RINGS": float(effects.LIGHT_RINGS),
         "LUMA": [float(w) for w in effects.LUMA],
         "MAX_WARP_FIELD": int(effects.MAX_WARP_FIELD),
+        # the mel latents (neuromv/music/mel.py), for a song the page analyses itself (latents.js)
+        "LATENTS": {"DYNAMIC_RANGE_DB": float(mel.DYNAMIC_RANGE_DB), "MIN_SPREAD_DB": float(mel.MIN_SPREAD_DB),
+                    "MAX_FMAX": float(mel.MAX_FMAX), "MIN_WINDOW": int(mel.MIN_WINDOW),
+                    "POWER_FLOOR": float(mel.POWER_FLOOR)},
     }

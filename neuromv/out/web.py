@@ -31,7 +31,7 @@ from ..io.audio import load_audio
 from ..io.files import Partial
 from ..look import presets
 from ..look.sharpen import TAPS
-from ..prepared import Prepared, prepare
+from ..prepared import Prepared, latent_config, prepare
 from ..spec import RenderSpec, make_spec
 from .player_constants import player_constants
 
@@ -119,6 +119,8 @@ def _header(prepared: Prepared, arrays: _Arrays) -> dict[str, Any]:
         "sharpen": {"preset": default, "taps": list(TAPS),  # one amount a picture for a sequence of covers
                     "amount": list(prepared.sharpen) if isinstance(prepared.sharpen, tuple) else prepared.sharpen},
         "constants": player_constants(),
+        # how a song becomes z, for a song the page analyses itself (none when z is a features model's codes)
+        "latents": asdict(latent_config(spec)) if spec.features == "mel" else None,
         "spec": spec.record(),
     }
 

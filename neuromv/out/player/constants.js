@@ -5,9 +5,9 @@
 /** The names the player reads (tests/test_player_constants.py checks that they are player_constants()'s keys):
  * the parameters' neutral values and which parameters warp, colour and light (neuromv/look/presets.py); the rings
  * of the ripple and of the light, the ripple's speed, saturation's luma weights and the largest warp field
- * (neuromv/look/effects.py). */
+ * (neuromv/look/effects.py); the mel latents' constants (neuromv/music/mel.py). */
 export const NAMES = Object.freeze(['NEUTRAL', 'WARPS', 'COLOURS', 'LIGHTS', 'RIPPLE_RINGS', 'RIPPLE_SPEED',
-  'LIGHT_RINGS', 'LUMA', 'MAX_WARP_FIELD']);
+  'LIGHT_RINGS', 'LUMA', 'MAX_WARP_FIELD', 'LATENTS']);
 
 /** The header's constants, checked to be all there, frozen. */
 export function constantsOf(header) {
