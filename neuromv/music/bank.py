@@ -33,9 +33,6 @@ from ..errors import OptionError, did_you_mean
 from ..io.audio import Audio, AudioStream, as_fps, frame_count, open_audio, to_mono
 from ..io.files import content_hash, write_atomically
 from . import beats, hpss, mel
-from .beats import track
-from .hpss import harmonic_share
-from .mel import mel_filterbank
 
 #: The rate the bank analyses at (the song is resampled to it), Hz, and its FFT size (93 ms).
 RATE = 22050
@@ -94,10 +91,10 @@ def _db(power: np.ndarray) -> np.ndarray:
 def _beats(onset: np.ndarray, fps: Fraction) -> np.ndarray:
     """float32 [frames]: 1 at each beat :func:`.beats.track` finds in the onset envelope, decaying between beats."""
     frames = onset.shape[0]
-    beats = track(onset, float(fps))
-    if beats.size == 0:
+    found = beats.track(onset, float(fps))
+    if found.size == 0:
         return np.zeros(frames, np.float32)
-    since = np.arange(frames) - beats[np.maximum(np.searchsorted(beats, np.arange(frames), side="right") - 1, 0)]
+    since = np.arange(frames) - found[np.maximum(np.searchsorted(found, np.arange(frames), side="right") - 1, 0)]
     pulse = np.exp(-since / (BEAT_DECAY * float(fps)))
     return np.where(since >= 0, pulse, 0.0).astype(np.float32)
 
@@ -155,7 +152,7 @@ def _analyse(padded: np.ndarray, centres: np.ndarray, fps: Fraction) -> dict[str
     hann = np.hanning(N_FFT + 2)[1:-1].astype(np.float32)
     offsets = np.arange(N_FFT) - N_FFT // 2
     hz = np.fft.rfftfreq(N_FFT, 1.0 / RATE)
-    mel_basis = mel_filterbank(RATE, N_FFT, 64, 0.0, RATE / 2.0).T  # [bins, 64]
+    mel_basis = mel.mel_filterbank(RATE, N_FFT, 64, 0.0, RATE / 2.0).T  # [bins, 64]
     chroma_weights = chroma_basis().T  # [bins, 12]
     kernel = max(3, 2 * round(0.1 * float(fps)) + 1)  # the percussive/harmonic split's time kernel: ~0.2 s, odd
     margin = kernel // 2  # frames either side a block needs for its median filter to be exact
@@ -166,7 +163,7 @@ def _analyse(padded: np.ndarray, centres: np.ndarray, fps: Fraction) -> dict[str
         lo, hi = max(0, first - margin), min(frames, first + BLOCK + margin)
         segment = padded[centres[lo:hi, None] + offsets[None, :]]  # [block + margins, N_FFT]
         magnitude = np.abs(np.fft.rfft(segment * hann, axis=1)).astype(np.float32)  # [.., bins]
-        share = harmonic_share(magnitude, kernel, SPLIT_BINS)  # [.., bins]
+        share = hpss.harmonic_share(magnitude, kernel, SPLIT_BINS)  # [.., bins]
         keep = slice(first - lo, first - lo + min(BLOCK, frames - first))
         segment, magnitude, share = segment[keep], magnitude[keep], share[keep]
         power = magnitude * magnitude
